@@ -1,0 +1,112 @@
+"""The dataclasses every other module shares.
+
+A record is born in :mod:`zhibiao.extract` from the spans and links that :mod:`zhibiao.model`
+predicted on text that :mod:`zhibiao.normalize` produced from a :class:`Document` that
+:mod:`zhibiao.ingest` read. Offsets are always Python string indices into the text exactly as
+the caller (or the file) gave it.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+QUANTITY = "QUANTITY"
+INDICATOR = "INDICATOR"
+LABELS = (QUANTITY, INDICATOR)
+MEASURES = "MEASURES"
+
+
+@dataclass(frozen=True)
+class Document:
+    """One report as read from a string, a file, an archive member or a JSONL line."""
+
+    doc_id: str
+    text: str
+    encoding: str | None = None
+    source: str | None = None  # the file or archive it came from, when there is one
+
+
+@dataclass(frozen=True)
+class Span:
+    """A labelled character span ``text[start:end]``."""
+
+    start: int
+    end: int
+    label: str
+    text: str
+    id: str | None = None
+    score: float = 1.0
+    indicator_type: str | None = None  # INDICATOR spans only, optional in annotations
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"span end {self.end} < start {self.start}")
+
+
+@dataclass(frozen=True)
+class Link:
+    """A MEASURES relation from a QUANTITY span to an INDICATOR span."""
+
+    quantity: Span
+    indicator: Span
+    score: float = 1.0
+
+
+@dataclass
+class AnnotatedDocument:
+    """A document with gold (or predicted) entities and MEASURES relations.
+
+    ``relations`` holds ``(from_id, to_id)`` pairs of entity ids (QUANTITY -> INDICATOR).
+    """
+
+    id: str
+    text: str
+    entities: list[Span] = field(default_factory=list)
+    relations: list[tuple[str, str]] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def entity(self, entity_id: str) -> Span:
+        for e in self.entities:
+            if e.id == entity_id:
+                return e
+        raise KeyError(entity_id)
+
+    @property
+    def quantities(self) -> list[Span]:
+        return [e for e in self.entities if e.label == QUANTITY]
+
+    @property
+    def indicators(self) -> list[Span]:
+        return [e for e in self.entities if e.label == INDICATOR]
+
+    def links(self) -> list[Link]:
+        by_id = {e.id: e for e in self.entities}
+        return [Link(by_id[a], by_id[b]) for a, b in self.relations]
+
+
+@dataclass
+class Record:
+    """What the library returns for each linked quantity (see SPEC.md, 'Record')."""
+
+    indicator: str | None
+    indicator_type: str | None
+    quantity: str
+    value: float | None
+    value_max: float | None
+    unit: str | None
+    normalized_value: float | None
+    normalized_unit: str | None
+    approximate: bool
+    start: int
+    end: int
+    indicator_start: int | None
+    indicator_end: int | None
+    sentence: str
+    score: float
+    doc_id: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+RECORD_FIELDS: tuple[str, ...] = tuple(Record.__dataclass_fields__)
