@@ -1,0 +1,116 @@
+"""The project's own annotation format: JSONL, one document per line, doccano-relation compatible.
+
+    {"id": "seed-000", "text": "...",
+     "entities": [{"id": 1, "label": "QUANTITY", "start_offset": 0, "end_offset": 4},
+                  {"id": 2, "label": "INDICATOR", "start_offset": 5, "end_offset": 8,
+                   "indicator_type": "tuopin_hu"}],
+     "relations": [{"id": 1, "from_id": 1, "to_id": 2, "type": "MEASURES"}],
+     "meta": {...}}
+
+Offsets index ``text`` exactly as stored (traditional script and pinyin artefacts included).
+Entity ids may be ints or strings; they are read as strings.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from ..errors import AnnotationError
+from ..records import LABELS, MEASURES, AnnotatedDocument, Span
+
+__all__ = ["doc_from_dict", "doc_to_dict", "read_jsonl", "iter_jsonl", "write_jsonl"]
+
+
+def doc_from_dict(obj: Any, where: str) -> AnnotatedDocument:
+    """Build an :class:`AnnotatedDocument` from one parsed JSON object; errors name ``where``."""
+    if not isinstance(obj, dict):
+        raise AnnotationError(where, f"expected a JSON object, got {type(obj).__name__}")
+    text = obj.get("text")
+    if not isinstance(text, str):
+        raise AnnotationError(where, "missing or non-string 'text'")
+    doc_id = str(obj.get("id", where))
+    entities: list[Span] = []
+    for k, e in enumerate(obj.get("entities") or []):
+        if not isinstance(e, dict):
+            raise AnnotationError(where, f"entity #{k} is not an object")
+        eid = e.get("id")
+        try:
+            start, end = int(e["start_offset"]), int(e["end_offset"])
+            label = str(e["label"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AnnotationError(where, f"entity #{k} lacks a valid label/start_offset/end_offset ({exc})",
+                                  entity_id=None if eid is None else str(eid)) from None
+        if eid is None:
+            raise AnnotationError(where, f"entity #{k} has no id")
+        seg = text[start:end] if 0 <= start <= end <= len(text) else ""
+        try:
+            span = Span(start, end, label, seg, id=str(eid), indicator_type=e.get("indicator_type"))
+        except ValueError as exc:
+            raise AnnotationError(where, str(exc), entity_id=str(eid)) from None
+        entities.append(span)
+    relations: list[tuple[str, str]] = []
+    for k, r in enumerate(obj.get("relations") or []):
+        if not isinstance(r, dict) or "from_id" not in r or "to_id" not in r:
+            raise AnnotationError(where, f"relation #{k} needs from_id and to_id")
+        rtype = r.get("type", MEASURES)
+        if rtype != MEASURES:
+            raise AnnotationError(where, f"relation #{k} has unknown type {rtype!r} (expected {MEASURES})")
+        relations.append((str(r["from_id"]), str(r["to_id"])))
+    meta = obj.get("meta") or {}
+    return AnnotatedDocument(id=doc_id, text=text, entities=entities, relations=relations, meta=dict(meta))
+
+
+def doc_to_dict(doc: AnnotatedDocument) -> dict[str, Any]:
+    ents = []
+    for e in sorted(doc.entities, key=lambda s: (s.start, s.end, s.label)):
+        d: dict[str, Any] = {"id": _id_out(e.id), "label": e.label, "start_offset": e.start, "end_offset": e.end}
+        if e.indicator_type:
+            d["indicator_type"] = e.indicator_type
+        ents.append(d)
+    rels = [{"id": k + 1, "from_id": _id_out(a), "to_id": _id_out(b), "type": MEASURES}
+            for k, (a, b) in enumerate(doc.relations)]
+    return {"id": doc.id, "text": doc.text, "entities": ents, "relations": rels, "meta": doc.meta}
+
+
+def _id_out(eid: str | None) -> Any:
+    return int(eid) if eid is not None and eid.isdigit() else eid
+
+
+def iter_jsonl(path: str | Path) -> Iterator[AnnotatedDocument]:
+    """Read a project JSONL file; malformed lines raise :class:`AnnotationError` naming ``file:line``."""
+    path = Path(path)
+    try:
+        fh = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise AnnotationError(str(path), f"cannot read file: {exc.strerror or exc}") from None
+    with fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise AnnotationError(where, f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+            doc = doc_from_dict(obj, where)
+            doc.meta.setdefault("source", where)
+            yield doc
+
+
+def read_jsonl(path: str | Path) -> list[AnnotatedDocument]:
+    return list(iter_jsonl(path))
+
+
+def write_jsonl(docs: Iterable[AnnotatedDocument], path: str | Path) -> int:
+    n = 0
+    with Path(path).open("w", encoding="utf-8") as fh:
+        for doc in docs:
+            d = doc_to_dict(doc)
+            d["meta"] = {k: v for k, v in d["meta"].items() if k != "source"}
+            fh.write(json.dumps(d, ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+_ = LABELS  # re-exported for readers of this module

@@ -1,0 +1,80 @@
+"""Build the project JSONL gold files from the inline markup sources (see annotations/GUIDELINE.md).
+
+    python training/build_annotations.py            # writes annotations/seeds.jsonl, annotations/authored.jsonl
+    python training/build_annotations.py --check    # fails if the JSONL files are out of date
+
+Seeds: ``annotations/seeds/src/<seed stem>.txt``; with the marks removed each must equal
+``../shared/seeds/<seed stem>.txt`` byte for byte (checked when that folder is present).
+Authored passages: ``annotations/authored/src/A###.txt`` with a ``#meta {json}`` first line; every
+fifth passage (id number divisible by 5) is the held-out split that training never sees.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from zhibiao.io.jsonl import doc_to_dict  # noqa: E402
+from zhibiao.io.markup import parse_markup  # noqa: E402
+from zhibiao.validate import validate_document  # noqa: E402
+
+SEED_TEXTS = ROOT.parent / "shared" / "seeds"
+
+
+def heldout(doc_id: str) -> bool:
+    digits = "".join(ch for ch in doc_id if ch.isdigit())
+    return bool(digits) and int(digits) % 5 == 0
+
+
+def build_dir(src_dir: Path, kind: str) -> tuple[list[dict], list[str]]:
+    docs, problems = [], []
+    for path in sorted(src_dir.glob("*.txt")):
+        rel = path.relative_to(ROOT)
+        doc = parse_markup(path.read_text(encoding="utf-8"), path.stem, where=str(rel))
+        if kind == "seed":
+            seed = SEED_TEXTS / path.name
+            if seed.exists() and seed.read_text(encoding="utf-8") != doc.text:
+                original = seed.read_text(encoding="utf-8")
+                k = next((i for i, (a, b) in enumerate(zip(original, doc.text)) if a != b),
+                         min(len(original), len(doc.text)))
+                problems.append(f"{rel}: text differs from {seed} at offset {k}: "
+                                f"seed {original[k:k + 20]!r} vs markup {doc.text[k:k + 20]!r}")
+            doc.meta.setdefault("split", "seed")
+        else:
+            doc.meta["split"] = "heldout" if heldout(doc.id) else "train"
+        doc.meta.setdefault("kind", kind)
+        problems += [str(p) for p in validate_document(doc, str(rel))]
+        docs.append(doc_to_dict(doc))
+    return docs, problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="only check that the JSONL files are up to date")
+    args = ap.parse_args(argv)
+    status = 0
+    for kind, src, out in (("seed", "annotations/seeds/src", "annotations/seeds.jsonl"),
+                           ("authored", "annotations/authored/src", "annotations/authored.jsonl")):
+        docs, problems = build_dir(ROOT / src, kind)
+        for p in problems:
+            print(p, file=sys.stderr)
+        status |= bool(problems)
+        payload = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs)
+        target = ROOT / out
+        if args.check:
+            if not target.exists() or target.read_text(encoding="utf-8") != payload:
+                print(f"{out} is out of date: run python training/build_annotations.py", file=sys.stderr)
+                status = 1
+        else:
+            target.write_text(payload, encoding="utf-8")
+            nq = sum(1 for d in docs for e in d["entities"] if e["label"] == "QUANTITY")
+            print(f"{out}: {len(docs)} documents, {nq} quantities, {sum(len(d['relations']) for d in docs)} links")
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
