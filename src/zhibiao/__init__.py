@@ -7,11 +7,11 @@
 """
 from __future__ import annotations
 
-from .records import AnnotatedDocument, Document, Link, Record, Span
+from .records import AnnotatedDocument, Document, Link, Prediction, Record, Span
 
 __version__ = "0.1.0"
 
-__all__ = ["load", "Extractor", "Record", "Document", "Span", "Link", "AnnotatedDocument", "__version__"]
+__all__ = ["load", "Extractor", "Record", "Document", "Span", "Link", "AnnotatedDocument", "Prediction", "__version__"]
 
 
 def load(path=None, device: str = "cpu", **kwargs):

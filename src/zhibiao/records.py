@@ -110,3 +110,26 @@ class Record:
 
 
 RECORD_FIELDS: tuple[str, ...] = tuple(Record.__dataclass_fields__)
+
+
+@dataclass
+class Prediction:
+    """What a model (or the rule baseline) predicts for one document, in original-text offsets.
+
+    ``spans`` holds every predicted QUANTITY and INDICATOR span (with its tagger score);
+    ``links`` holds the MEASURES links (with the link probability as ``score``). A quantity
+    appears in at most one link.
+    """
+
+    doc_id: str | None
+    text: str
+    spans: list[Span] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+
+    @property
+    def quantities(self) -> list[Span]:
+        return [s for s in self.spans if s.label == QUANTITY]
+
+    @property
+    def indicators(self) -> list[Span]:
+        return [s for s in self.spans if s.label == INDICATOR]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["split_sentences", "sentence_of", "windows", "END_MARKS"]
+__all__ = ["split_sentences", "sentence_of", "windows", "sentence_windows", "NUMERAL", "END_MARKS"]
 
 END_MARKS = "。！？!?"
 _CLOSERS = "”’」』)）】》\"'"
@@ -76,3 +76,15 @@ def windows(text: str, start: int, end: int, max_len: int) -> list[tuple[int, in
     if a < end:
         pieces.append((a, end))
     return pieces
+
+
+#: a window with none of these cannot hold a quantity, so the encoder skips it
+NUMERAL = re.compile(r"[0-9零〇一二两三四五六七八九十百千万亿壹贰叁肆伍陆柒捌玖拾佰仟兩萬億]")
+
+
+def sentence_windows(text: str, max_len: int) -> list[tuple[int, int]]:
+    """The model's windows: the sentences of ``text``, long ones cut by :func:`windows`."""
+    out: list[tuple[int, int]] = []
+    for a, b in split_sentences(text):
+        out.extend(windows(text, a, b, max_len))
+    return out

@@ -1,0 +1,1 @@
+"""Data package holding the shipped model folders (``default/``); see models/README.md."""

@@ -1,0 +1,215 @@
+"""Batch extraction: stream documents through an extractor into a records file, losing none.
+
+- Every document read (:mod:`zhibiao.ingest`) is either written to the output with all its records
+  or written to the errors file (doc_id, error type, message); the exit status says whether any
+  failed.
+- A document's records are written together, then the document is logged in a progress file
+  (``OUT.progress.jsonl``: doc_id, record count, byte offset after it). ``--resume`` truncates the
+  staging file to the last logged offset (dropping a document a kill cut in half) and skips the
+  logged documents, so a run killed with SIGKILL and resumed gives exactly the records of an
+  uninterrupted run, each once.
+- Records go to a JSONL staging file (the output itself for ``.jsonl``); ``.csv`` and ``.parquet``
+  are written from it, streaming, when the run completes.
+- Output is deterministic: documents in input order, records in text order, fixed key order.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .errors import IngestError, ZhibiaoError
+from .records import Document
+
+FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+
+
+@dataclass
+class Summary:
+    documents: int = 0
+    skipped: int = 0
+    records: int = 0
+    failures: int = 0
+    characters: int = 0
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        rate = self.characters / self.seconds if self.seconds else 0.0
+        return (f"{self.documents} documents ({self.skipped} already done), {self.records} records, "
+                f"{self.failures} failures, {self.seconds:.1f} s, {rate:,.0f} characters/s")
+
+
+def output_format(path: str | Path) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise ZhibiaoError(f"{path}: output must end in .jsonl, .csv or .parquet")
+    return FORMATS[suffix]
+
+
+class ProgressLog:
+    """The staging file plus its progress log; the pair is what makes resuming exact."""
+
+    def __init__(self, staging: Path, resume: bool):
+        self.staging = staging
+        self.log_path = staging.with_name(staging.name + ".progress.jsonl")
+        entries = self._read_log() if resume else []
+        self.done: set[str] = {e["doc_id"] for e in entries}
+        offset = entries[-1]["offset"] if entries else 0
+        self.out = staging.open("r+b" if resume and staging.exists() else "wb")
+        self.out.truncate(offset)  # drop whatever a kill left after the last logged document
+        self.out.seek(offset)
+        self.log = self.log_path.open("w", encoding="utf-8")
+        for e in entries:
+            self.log.write(json.dumps(e, ensure_ascii=False) + "\n")
+        self.log.flush()
+
+    def _read_log(self) -> list[dict]:
+        entries = []
+        if self.log_path.exists():
+            for line in self.log_path.read_text(encoding="utf-8").splitlines():
+                try:
+                    entries.append(json.loads(line))
+                except json.JSONDecodeError:
+                    break  # a line torn by the kill: nothing after it counts
+        return entries
+
+    def write_document(self, doc_id: str, lines: list[str]) -> None:
+        data = "".join(lines).encode("utf-8")
+        self.out.write(data)
+        self.out.flush()
+        os.fsync(self.out.fileno())
+        entry = {"doc_id": doc_id, "records": len(lines), "offset": self.out.tell()}
+        self.log.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self.log.flush()
+        self.done.add(doc_id)
+
+    def close(self) -> None:
+        self.out.close()
+        self.log.close()
+
+
+def _record_lines(records) -> list[str]:
+    return [json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in records]
+
+
+def _error_line(doc_id: str, exc: BaseException) -> str:
+    return json.dumps({"doc_id": doc_id, "error_type": type(exc).__name__, "message": str(exc)},
+                      ensure_ascii=False) + "\n"
+
+
+def _batches(items: Iterable[Document | IngestError], size: int) -> Iterator[list[Document | IngestError]]:
+    buf: list[Document | IngestError] = []
+    for item in items:
+        buf.append(item)
+        if len(buf) >= size:
+            yield buf
+            buf = []
+    if buf:
+        yield buf
+
+
+def extract_documents(extractor, documents: Iterable[Document | IngestError], output: str | Path, *,
+                      errors: str | Path | None = None, resume: bool = False, all_quantities: bool = False,
+                      batch_size: int = 16, total: int | None = None, progress: bool = True) -> Summary:
+    """Run ``extractor`` over ``documents`` into ``output``; failures go to ``errors``."""
+    from tqdm.auto import tqdm
+
+    output = Path(output)
+    fmt = output_format(output)
+    staging = output if fmt == "jsonl" else output.with_name(output.name + ".partial.jsonl")
+    errors_path = Path(errors) if errors else output.with_name(output.name + ".errors.jsonl")
+    log = ProgressLog(staging, resume)
+    summary = Summary()
+    t0 = time.time()
+    bar = tqdm(total=total, unit="doc", disable=not progress, dynamic_ncols=True, file=sys.stderr)
+    seen: set[str] = set()
+    with errors_path.open("w", encoding="utf-8") as err:
+        for batch in _batches(documents, batch_size):
+            todo: list[Document] = []
+            for item in batch:
+                if isinstance(item, IngestError):
+                    summary.failures += 1
+                    err.write(_error_line(item.doc_id, item))
+                    continue
+                if item.doc_id in seen:
+                    summary.failures += 1
+                    err.write(_error_line(item.doc_id, ZhibiaoError(f"duplicate doc_id {item.doc_id!r}")))
+                    continue
+                seen.add(item.doc_id)
+                if item.doc_id in log.done:
+                    summary.skipped += 1
+                    continue
+                todo.append(item)
+            results = _predict(extractor, todo, all_quantities)
+            for doc, res in zip(todo, results):
+                if isinstance(res, BaseException):
+                    summary.failures += 1
+                    err.write(_error_line(doc.doc_id, res))
+                    continue
+                log.write_document(doc.doc_id, _record_lines(res))
+                summary.records += len(res)
+                summary.characters += len(doc.text)
+            err.flush()
+            summary.documents += len(batch)
+            bar.update(len(batch))
+            elapsed = max(1e-9, time.time() - t0)
+            bar.set_postfix(chars_s=f"{summary.characters / elapsed:,.0f}", records=summary.records,
+                            failed=summary.failures)
+    bar.close()
+    log.close()
+    if fmt != "jsonl":
+        from .io.writers import convert_records
+
+        convert_records(staging, output, fmt)
+        staging.unlink()
+        log.log_path.rename(output.with_name(output.name + ".progress.jsonl"))
+    summary.seconds = time.time() - t0
+    return summary
+
+
+def _predict(extractor, docs: list[Document], all_quantities: bool) -> list:
+    """Records per document; a batch that fails is retried one document at a time."""
+    if not docs:
+        return []
+    try:
+        preds = extractor.predict([d.text for d in docs], [d.doc_id for d in docs])
+        return [extractor.records(p, all_quantities) for p in preds]
+    except Exception:  # noqa: BLE001 - isolate the failing document below
+        out = []
+        for d in docs:
+            try:
+                out.append(extractor.records(extractor.predict([d.text], [d.doc_id])[0], all_quantities))
+            except Exception as exc:  # noqa: BLE001 - reported in the errors file
+                out.append(exc)
+        return out
+
+
+def run_extract(args) -> int:
+    """The ``zhibiao extract`` command."""
+    from .extract import load
+    from .ingest import iter_documents
+
+    output_format(args.output)
+    kw = {}
+    if args.max_unpacked_bytes:
+        kw["max_unpacked_bytes"] = args.max_unpacked_bytes
+    if args.engine == "ray":
+        from .integrations.ray import run_ray_extract
+
+        return run_ray_extract(args)
+    extractor = load(args.model, quantize=args.quantize, threads=args.threads, taxonomy=args.taxonomy)
+    total = None
+    if not args.no_progress:
+        total = sum(1 for _ in iter_documents(args.inputs, **kw))
+    summary = extract_documents(extractor, iter_documents(args.inputs, **kw), args.output, errors=args.errors,
+                                resume=args.resume, all_quantities=args.all_quantities,
+                                batch_size=args.batch_size, total=total, progress=not args.no_progress)
+    print(f"zhibiao extract: {summary.line()} -> {args.output}", file=sys.stderr)
+    if summary.failures:
+        errors = args.errors or f"{args.output}.errors.jsonl"
+        print(f"zhibiao extract: {summary.failures} document(s) failed, see {errors}", file=sys.stderr)
+    return 1 if summary.failures else 0

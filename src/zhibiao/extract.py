@@ -1,0 +1,159 @@
+"""The library API: ``zhibiao.load()`` -> :class:`Extractor` -> :class:`~zhibiao.records.Record` s.
+
+    nlp = zhibiao.load()                                  # the shipped default model
+    records = nlp("脱贫户776户1605人", doc_id="x")        # list[Record]
+    for recs in nlp.pipe(texts_or_id_text_pairs, batch_size=32):
+        ...
+
+A record is born here from the spans and links the model predicted (``Prediction``, offsets in
+the caller's text) plus the parsed value of the quantity and the taxonomy type of the indicator.
+"""
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Iterable, Iterator, Protocol, Sequence
+
+from .errors import QuantityParseError, ZhibiaoError
+from .normalize import normalize
+from .records import Prediction, Record, Span
+from .sentences import sentence_of, split_sentences
+
+__all__ = ["Extractor", "load", "default_model_path", "records_to_dataframe"]
+
+
+class Predictor(Protocol):
+    def predict_documents(self, texts: Sequence[str], doc_ids: Sequence[str | None] | None = None,
+                          batch_size: int = 64) -> list[Prediction]: ...
+
+
+def default_model_path() -> Path:
+    """``$ZHIBIAO_MODEL``, else the shipped ``models/default``."""
+    env = os.environ.get("ZHIBIAO_MODEL")
+    if env:
+        return Path(env)
+    return Path(str(resources.files("zhibiao_models") / "default"))
+
+
+class Extractor:
+    """Text in, records out. Load once (``zhibiao.load``), call many times; calls are independent."""
+
+    def __init__(self, predictor: Predictor, taxonomy, name: str = "model"):
+        self.predictor = predictor
+        self.taxonomy = taxonomy
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Extractor({self.name})"
+
+    def __call__(self, text: str, doc_id: str | None = None, all_quantities: bool = False) -> list[Record]:
+        if not isinstance(text, str):
+            raise TypeError(f"Extractor expects a str, got {type(text).__name__}")
+        return self.records(self.predictor.predict_documents([text], [doc_id])[0], all_quantities)
+
+    def pipe(self, texts: Iterable[str | tuple[str, str]], batch_size: int = 32,
+             all_quantities: bool = False) -> Iterator[list[Record]]:
+        """Records per document, in input order, for strings or ``(doc_id, text)`` pairs."""
+        buf: list[tuple[str | None, str]] = []
+        for item in texts:
+            buf.append(item if isinstance(item, tuple) else (None, item))
+            if len(buf) >= batch_size:
+                yield from self._run(buf, all_quantities)
+                buf = []
+        if buf:
+            yield from self._run(buf, all_quantities)
+
+    def _run(self, items: list[tuple[str | None, str]], all_quantities: bool) -> Iterator[list[Record]]:
+        preds = self.predictor.predict_documents([t for _, t in items], [i for i, _ in items])
+        for p in preds:
+            yield self.records(p, all_quantities)
+
+    def predict(self, texts: Sequence[str], doc_ids: Sequence[str | None] | None = None) -> list[Prediction]:
+        return self.predictor.predict_documents(list(texts), doc_ids)
+
+    def records(self, pred: Prediction, all_quantities: bool = False) -> list[Record]:
+        """The records of one prediction: one per linked quantity (plus unlinked ones if asked)."""
+        text = pred.text
+        sents = split_sentences(text)
+        linked = {(l.quantity.start, l.quantity.end): l for l in pred.links}
+        out = []
+        for q in sorted(pred.quantities, key=lambda s: (s.start, s.end)):
+            link = linked.get((q.start, q.end))
+            if link is None and not all_quantities:
+                continue
+            k = sentence_of(sents, q.start)
+            sentence = text[sents[k][0]:sents[k][1]] if k is not None else text[q.start:q.end]
+            out.append(self._record(q, link.indicator if link else None, link.score if link else q.score,
+                                    sentence, pred.doc_id))
+        return out
+
+    def _record(self, q: Span, ind: Span | None, score: float, sentence: str, doc_id: str | None) -> Record:
+        from .quantity import parse_quantity
+
+        try:
+            v = parse_quantity(normalize(q.text).text)
+            value, vmax, unit, nval, nunit, approx = (v.value, v.value_max, v.unit, v.normalized_value,
+                                                      v.normalized_unit, v.approximate)
+            unit = _surface_unit(q.text, unit)
+        except QuantityParseError:
+            value = vmax = nval = None
+            unit = nunit = None
+            approx = False
+        return Record(
+            indicator=ind.text if ind else None,
+            indicator_type=self.taxonomy.classify(ind.text) if ind else None,
+            quantity=q.text, value=value, value_max=vmax, unit=unit, normalized_value=nval, normalized_unit=nunit,
+            approximate=approx, start=q.start, end=q.end,
+            indicator_start=ind.start if ind else None, indicator_end=ind.end if ind else None,
+            sentence=sentence, score=round(float(score), 6), doc_id=doc_id,
+        )
+
+
+def _surface_unit(quantity_text: str, unit: str | None) -> str | None:
+    """The unit as written: the parser saw normalised text (萬元 -> 万元); give back the original
+    characters where the normalised unit ends the normalised quantity."""
+    if not unit:
+        return unit
+    n = normalize(quantity_text)
+    if n.text.endswith(unit):
+        a, b = n.to_original(len(n.text) - len(unit), len(n.text))
+        return quantity_text[a:b]
+    return unit
+
+
+def load(path: str | Path | None = None, device: str = "cpu", *, quantize: bool = False,
+         threads: int | None = None, taxonomy: str | Path | None = None) -> Extractor:
+    """Load an extractor: no path = the shipped default model; ``"rules"`` = the rule baseline."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(int(threads))
+    if path is not None and str(path) == "rules":
+        from .baseline import RuleBaseline
+        from .taxonomy import Taxonomy
+
+        tax = Taxonomy.load(extend=taxonomy)
+        return Extractor(RuleBaseline(tax), tax, name="rules")
+    from .model.core import ZhibiaoModel
+
+    model_path = Path(path) if path is not None else default_model_path()
+    if not model_path.exists():
+        raise ZhibiaoError(f"model folder {model_path} does not exist")
+    model = ZhibiaoModel.from_pretrained(model_path, device=device)
+    if quantize:
+        model.quantize()
+    if taxonomy is not None:
+        from .taxonomy import Taxonomy
+
+        model.taxonomy = Taxonomy.load(model_path / "taxonomy.yaml", extend=taxonomy)
+    return Extractor(model, model.taxonomy, name=str(model_path))
+
+
+def records_to_dataframe(records: Iterable[Record]):
+    """Records as a pandas DataFrame (one row per record, the SPEC's columns)."""
+    import pandas as pd
+
+    from .records import RECORD_FIELDS
+
+    return pd.DataFrame([r.to_dict() for r in records], columns=list(RECORD_FIELDS))

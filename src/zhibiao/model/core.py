@@ -1,0 +1,246 @@
+"""``ZhibiaoModel``: the one class that is created, trained, saved, loaded and called.
+
+A model is a folder (GLiNER / Hugging Face style)::
+
+    config.json            ModelConfig (the network's shape, the encoder's own config if pretrained)
+    model.safetensors      the weights: only safetensors are ever read
+    vocab.txt              the character vocabulary (from-scratch encoder)
+    tokenizer/             the tokenizer files (pretrained encoder)
+    lexicon.json           the lexicon of the SoftLexicon features (when on)
+    taxonomy.yaml          the indicator taxonomy snapshot the model was trained with
+    training_config.yaml   the resolved training config;  data_hash.txt;  metrics.json
+
+Loading checks every file and names what is missing or wrong; weights in a pickle format
+(``.bin``, ``.pt``, ``.pth``, ``.pkl``, ``.ckpt``) are refused, never unpickled.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from ..errors import ModelLoadError
+from ..normalize import normalize
+from ..records import Link, Prediction, Span
+from ..sentences import NUMERAL, sentence_windows
+from ..taxonomy import Taxonomy
+from .lexicon import Lexicon
+from .network import (CharEncoder, Featurizer, ModelConfig, PretrainedEncoder, ZhibiaoNet, spans_from_tags,
+                      viterbi)
+from .vocab import CharVocab
+
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
+
+
+@dataclass
+class WindowPrediction:
+    """Spans (window offsets) and links of one window."""
+
+    spans: list[tuple[int, int, str, float]]             # start, end, label, score
+    links: list[tuple[int, int | None, float]]           # quantity index, indicator index (None: no link), prob
+
+
+class ZhibiaoModel:
+    def __init__(self, cfg: ModelConfig, net: ZhibiaoNet, vocab: CharVocab | None, lexicon: Lexicon | None,
+                 taxonomy: Taxonomy, tokenizer=None, device: str = "cpu"):
+        self.cfg, self.net, self.vocab, self.lexicon = cfg, net, vocab, lexicon
+        self.taxonomy, self.tokenizer = taxonomy, tokenizer
+        self.featurizer = Featurizer(cfg, vocab, lexicon, tokenizer)
+        self.device = torch.device(device)
+        self.net.to(self.device)
+
+    # ---- creation ------------------------------------------------------------------------
+    @classmethod
+    def create(cls, cfg: ModelConfig, taxonomy: Taxonomy, texts: Sequence[str] = (), *,
+               local_files_only: bool = True, device: str = "cpu") -> "ZhibiaoModel":
+        """A new, untrained model: from scratch, or on top of ``cfg.base_model`` (HF name or path)."""
+        lexicon = Lexicon.build(taxonomy.aliases()) if cfg.lexicon else None
+        if lexicon is not None:
+            cfg.n_lex_words, cfg.n_lex_categories, cfg.lex_slots = lexicon.n_words, lexicon.n_categories, lexicon.slots
+        if cfg.base_model:
+            from transformers import AutoModel, AutoTokenizer
+
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(cfg.base_model, local_files_only=local_files_only, use_fast=True)
+                encoder = AutoModel.from_pretrained(cfg.base_model, local_files_only=local_files_only,
+                                                    use_safetensors=True, trust_remote_code=False)
+            except OSError as exc:
+                raise ModelLoadError(f"cannot load base model {cfg.base_model!r}: {exc}") from None
+            if not getattr(tokenizer, "is_fast", False):
+                raise ModelLoadError(f"{cfg.base_model}: a fast tokenizer (offset_mapping) is needed")
+            cfg.hidden_size = encoder.config.hidden_size
+            cfg.encoder_config = encoder.config.to_dict()
+            net = ZhibiaoNet(cfg, PretrainedEncoder(cfg, encoder))
+            return cls(cfg, net, None, lexicon, taxonomy, tokenizer, device)
+        vocab = CharVocab.build(texts)
+        cfg.vocab_size = len(vocab)
+        net = ZhibiaoNet(cfg, CharEncoder(cfg))
+        return cls(cfg, net, vocab, lexicon, taxonomy, None, device)
+
+    # ---- persistence ---------------------------------------------------------------------
+    def save_pretrained(self, path: str | Path) -> Path:
+        from safetensors.torch import save_file
+
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "config.json").write_text(json.dumps(self.cfg.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+        state = {k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()}
+        save_file(state, str(path / "model.safetensors"), metadata={"format": "pt", "library": "zhibiao"})
+        if self.vocab is not None:
+            self.vocab.save(path / "vocab.txt")
+        if self.tokenizer is not None:
+            self.tokenizer.save_pretrained(str(path / "tokenizer"))
+        if self.lexicon is not None:
+            self.lexicon.save(path / "lexicon.json")
+        (path / "taxonomy.yaml").write_text(self.taxonomy.to_yaml(), encoding="utf-8")
+        return path
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, device: str = "cpu", *, local_files_only: bool = True) -> "ZhibiaoModel":
+        """Load a model folder. Never touches the network; only safetensors weights are read."""
+        path = Path(path)
+        if not path.is_dir():
+            raise ModelLoadError(f"{path}: not a model folder (no such directory)")
+        weights = path / "model.safetensors"
+        if not weights.exists():
+            pickles = sorted(p.name for p in path.iterdir() if p.suffix in PICKLE_SUFFIXES)
+            if pickles:
+                raise ModelLoadError(f"{path}: weights are in a pickle format ({', '.join(pickles)}); zhibiao only "
+                                     "loads model.safetensors and never unpickles files")
+            raise ModelLoadError(f"{path}: missing model.safetensors")
+        for name in ("config.json", "taxonomy.yaml"):
+            if not (path / name).exists():
+                raise ModelLoadError(f"{path}: missing {name}")
+        try:
+            cfg = ModelConfig.from_dict(json.loads((path / "config.json").read_text(encoding="utf-8")))
+        except (ValueError, TypeError) as exc:
+            raise ModelLoadError(f"{path / 'config.json'}: invalid model config ({exc})") from None
+        taxonomy = Taxonomy.load(path / "taxonomy.yaml")
+        lexicon = None
+        if cfg.lexicon:
+            if not (path / "lexicon.json").exists():
+                raise ModelLoadError(f"{path}: missing lexicon.json (the config has lexicon features on)")
+            lexicon = Lexicon.load(path / "lexicon.json")
+        if cfg.base_model:
+            from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+            if not (path / "tokenizer").is_dir():
+                raise ModelLoadError(f"{path}: missing tokenizer/ (the model uses a pretrained encoder)")
+            enc_cfg = dict(cfg.encoder_config)
+            model_type = enc_cfg.pop("model_type", None)
+            if not model_type:
+                raise ModelLoadError(f"{path / 'config.json'}: encoder_config lacks model_type")
+            hf_cfg = AutoConfig.for_model(model_type, **enc_cfg)
+            encoder = AutoModel.from_config(hf_cfg)
+            tokenizer = AutoTokenizer.from_pretrained(str(path / "tokenizer"), local_files_only=True, use_fast=True)
+            net = ZhibiaoNet(cfg, PretrainedEncoder(cfg, encoder))
+            vocab = None
+        else:
+            if not (path / "vocab.txt").exists():
+                raise ModelLoadError(f"{path}: missing vocab.txt")
+            vocab = CharVocab.load(path / "vocab.txt")
+            if len(vocab) != cfg.vocab_size:
+                raise ModelLoadError(f"{path}: vocab.txt has {len(vocab)} entries but config.json says {cfg.vocab_size}")
+            net = ZhibiaoNet(cfg, CharEncoder(cfg))
+            tokenizer = None
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        try:
+            state = load_file(str(weights))
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise ModelLoadError(f"{weights}: not a readable safetensors file ({exc})") from None
+        expected = net.state_dict()
+        missing = sorted(set(expected) - set(state))
+        unexpected = sorted(set(state) - set(expected))
+        if missing or unexpected:
+            raise ModelLoadError(f"{weights}: weights do not match config.json (missing {missing[:5]}, "
+                                 f"unexpected {unexpected[:5]})")
+        bad = [f"{k}: file {tuple(state[k].shape)} vs config {tuple(v.shape)}"
+               for k, v in expected.items() if tuple(state[k].shape) != tuple(v.shape)]
+        if bad:
+            raise ModelLoadError(f"{weights}: wrong tensor shapes for config.json: " + "; ".join(bad[:5]))
+        net.load_state_dict(state)
+        net.eval()
+        return cls(cfg, net, vocab, lexicon, taxonomy, tokenizer, device)
+
+    # ---- inference -----------------------------------------------------------------------
+    def _to(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {k: v.to(self.device) for k, v in batch.items()}
+
+    @torch.inference_mode()
+    def predict_windows(self, texts: Sequence[str]) -> list[WindowPrediction]:
+        """Tag and link a batch of normalised windows (each at most ``cfg.max_len`` characters)."""
+        if not texts:
+            return []
+        self.net.eval()
+        batch = self._to(self.featurizer.texts(texts))
+        states, logits = self.net.encode(batch)
+        lengths = [len(t) for t in texts]
+        tag_seqs = viterbi(logits.cpu(), lengths)
+        probs = torch.softmax(logits.float(), dim=-1).cpu()
+        spans_per = []
+        for b, seq in enumerate(tag_seqs):
+            spans = []
+            for s, e, label in spans_from_tags(seq):
+                score = float(probs[b, torch.arange(s, e), torch.tensor(seq[s:e])].mean())
+                spans.append((s, e, label, score))
+            spans_per.append(spans)
+        qs = [[(s, e) for s, e, lab, _ in sp if lab == "QUANTITY"] for sp in spans_per]
+        ins = [[(s, e) for s, e, lab, _ in sp if lab == "INDICATOR"] for sp in spans_per]
+        out = [WindowPrediction(spans=sp, links=[]) for sp in spans_per]
+        if not any(qs):
+            return out
+        links = self._to(self.featurizer.links(texts, qs, ins))
+        link_probs = torch.softmax(self.net.link_logits(states, links).float(), dim=-1).cpu()
+        row = 0
+        for b in range(len(texts)):
+            q_idx = [k for k, sp in enumerate(spans_per[b]) if sp[2] == "QUANTITY"]
+            i_idx = [k for k, sp in enumerate(spans_per[b]) if sp[2] == "INDICATOR"]
+            for k in range(len(qs[b])):
+                p = link_probs[row]
+                choice = int(p.argmax())
+                out[b].links.append((q_idx[k], None if choice == 0 else i_idx[choice - 1], float(p[choice])))
+                row += 1
+        return out
+
+    def predict_documents(self, texts: Sequence[str], doc_ids: Sequence[str | None] | None = None,
+                          batch_size: int = 64) -> list[Prediction]:
+        """Predict spans and links for whole documents, in offsets of the texts as given.
+
+        Each text is normalised; its sentence windows that hold a numeral go through the network,
+        batched across documents by length; spans map back through the offset map.
+        """
+        doc_ids = list(doc_ids) if doc_ids is not None else [None] * len(texts)
+        norms = [normalize(t) for t in texts]
+        jobs = []  # (doc index, window start, window text)
+        for d, n in enumerate(norms):
+            for a, b in sentence_windows(n.text, self.cfg.max_len):
+                if NUMERAL.search(n.text, a, b):
+                    jobs.append((d, a, n.text[a:b]))
+        order = sorted(range(len(jobs)), key=lambda k: len(jobs[k][2]))
+        results: list[WindowPrediction | None] = [None] * len(jobs)
+        for k in range(0, len(order), batch_size):
+            chunk = order[k:k + batch_size]
+            for j, res in zip(chunk, self.predict_windows([jobs[j][2] for j in chunk])):
+                results[j] = res
+        preds = [Prediction(doc_id=i, text=t) for i, t in zip(doc_ids, texts)]
+        for (d, a, _), res in zip(jobs, results):
+            n, pred = norms[d], preds[d]
+            spans = []
+            for s, e, label, score in res.spans:
+                oa, ob = n.to_original(a + s, a + e)
+                spans.append(Span(oa, ob, label, n.original[oa:ob], score=score))
+            pred.spans.extend(spans)
+            for qk, ik, prob in res.links:
+                if ik is not None:
+                    pred.links.append(Link(spans[qk], spans[ik], score=prob))
+        return preds
+
+    def quantize(self) -> "ZhibiaoModel":
+        """int8 dynamic quantisation of the linear layers (CPU inference)."""
+        self.net = torch.ao.quantization.quantize_dynamic(self.net, {torch.nn.Linear}, dtype=torch.qint8)
+        return self

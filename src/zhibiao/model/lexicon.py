@@ -1,0 +1,138 @@
+"""SoftLexicon-style features: for each character, the lexicon words that Begin, are in the
+Middle of, End, or are a Single character at that position.
+
+The lexicon is the taxonomy's aliases (category: their type id) plus small domain word lists
+(units, approximation markers, status/change words, generic nouns, scope words and verbs of
+SPEC.md). Each match contributes the embedding of its word and of its category; word
+embeddings start at zero, so an alias the training data never showed still contributes its
+category (what a user's own taxonomy file adds is used at once).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+B, M, E, S = range(4)
+
+DOMAIN_WORDS: dict[str, list[str]] = {
+    "UNIT": ["户", "人", "人次", "户次", "名", "个", "元", "万元", "亿元", "千元", "亩", "万亩", "公里", "千米", "米",
+             "平方米", "平方公里", "千瓦", "兆瓦", "吨", "条", "次", "项", "所", "家", "口", "座", "套", "台", "批",
+             "支", "场", "份", "间", "辆", "头", "只", "处", "期", "村", "%", "百分点", "万人", "万户", "元/亩", "眼"],
+    "APPROX": ["余", "多", "近", "约", "超", "逾", "以上", "左右"],
+    "STATUS": ["新增", "已消除风险", "未消除风险", "消除风险", "已脱贫", "未脱贫", "拟脱贫", "返贫", "错退", "退出",
+               "自然增加", "稳定脱贫", "顺利脱贫", "实现脱贫", "已纳入", "拟新增", "标注", "风险消除"],
+    "GENERIC": ["学生", "群众", "人员", "村民", "劳动力", "资金", "人口", "农户", "干部"],
+    "SCOPE": ["全镇", "全乡", "全县", "全村", "全区", "全市", "我镇", "我乡", "共", "共计", "累计", "合计", "其中",
+              "含", "包括", "分别"],
+    "VERB": ["申报", "发放", "开发", "完成", "实现", "帮扶", "走访", "排查", "识别", "纳入", "落实", "新办理", "招聘",
+             "购买", "资助", "申请", "安置", "培训", "投入", "实施"],
+}
+
+
+@dataclass
+class Lexicon:
+    words: dict[str, tuple[int, int]]  # word -> (word id >= 1, category id >= 1)
+    categories: list[str]              # category id - 1 -> name
+    max_len: int
+    slots: int = 3                     # matches kept per (char, B/M/E/S)
+
+    @classmethod
+    def build(cls, aliases: dict[str, str], domain: dict[str, list[str]] = DOMAIN_WORDS) -> "Lexicon":
+        cats: list[str] = []
+        cat_id: dict[str, int] = {}
+        words: dict[str, tuple[int, int]] = {}
+
+        def add(word: str, cat: str) -> None:
+            if cat not in cat_id:
+                cats.append(cat)
+                cat_id[cat] = len(cats)
+            if word and word not in words:
+                words[word] = (len(words) + 1, cat_id[cat])
+
+        for cat, ws in domain.items():
+            for w in ws:
+                add(w, cat)
+        for alias, type_id in sorted(aliases.items()):
+            add(alias, "T:" + type_id)
+        return cls(words, cats, max(map(len, words)) if words else 1)
+
+    @property
+    def n_words(self) -> int:
+        return len(self.words) + 1
+
+    @property
+    def n_categories(self) -> int:
+        return len(self.categories) + 1
+
+    def features(self, text: str) -> tuple[list[list[list[int]]], list[list[list[int]]]]:
+        """Per character: [4][slots] word ids and category ids (0 = none)."""
+        n = len(text)
+        wid = [[[0] * self.slots for _ in range(4)] for _ in range(n)]
+        cid = [[[0] * self.slots for _ in range(4)] for _ in range(n)]
+        fill = [[0] * 4 for _ in range(n)]
+        words = self.words
+        prefixes = self._prefixes()
+
+        def put(pos: int, slot: int, w: int, c: int) -> None:
+            k = fill[pos][slot]
+            if k < self.slots:
+                wid[pos][slot][k] = w
+                cid[pos][slot][k] = c
+                fill[pos][slot] = k + 1
+
+        for i in range(n):
+            for j in range(i + 1, min(n, i + self.max_len) + 1):
+                piece = text[i:j]
+                if piece not in prefixes:
+                    break
+                hit = words.get(piece)
+                if hit is None:
+                    continue
+                w, c = hit
+                if j - i == 1:
+                    put(i, S, w, c)
+                else:
+                    put(i, B, w, c)
+                    put(j - 1, E, w, c)
+                    for k in range(i + 1, j - 1):
+                        put(k, M, w, c)
+        return wid, cid
+
+    def _prefixes(self) -> set[str]:
+        cached = getattr(self, "_prefix_cache", None)
+        if cached is None:
+            cached = {w[:k] for w in self.words for k in range(1, len(w) + 1)}
+            self._prefix_cache = cached
+        return cached
+
+    def to_json(self) -> str:
+        return json.dumps({"words": self.words, "categories": self.categories, "max_len": self.max_len,
+                           "slots": self.slots}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, data: str) -> "Lexicon":
+        d = json.loads(data)
+        return cls({w: tuple(v) for w, v in d["words"].items()}, d["categories"], d["max_len"], d.get("slots", 3))
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json(), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Lexicon":
+        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+
+
+def lexicon_tensors(lexicon: Lexicon, texts: list[str], length: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Padded ``(batch, length, 4, slots)`` word-id and category-id tensors."""
+    w = torch.zeros(len(texts), length, 4, lexicon.slots, dtype=torch.long)
+    c = torch.zeros_like(w)
+    for b, t in enumerate(texts):
+        if not t:
+            continue
+        wid, cid = lexicon.features(t[:length])
+        w[b, : len(wid)] = torch.tensor(wid, dtype=torch.long)
+        c[b, : len(cid)] = torch.tensor(cid, dtype=torch.long)
+    return w, c

@@ -1,0 +1,332 @@
+"""The joint network: one encoder pass per sentence window feeds a BIO tagger and a link scorer.
+
+- Encoder: a small randomly initialised ``BertModel`` over the project's character vocabulary
+  (lexicon features added to its input embeddings), or any Hugging Face encoder given as
+  ``base_model`` (name or local path), aligned to characters through ``offset_mapping``, with
+  the lexicon features added to its output.
+- Tagger: a linear layer over each character, decoded with constrained Viterbi (no ``I-X``
+  without a ``B-X`` before it).
+- Linker: for each quantity, a softmax over the indicators of its window plus "none", scored
+  from span representations, their order and distance, and what lies between them.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from .lexicon import Lexicon, lexicon_tensors
+from .vocab import CharVocab
+
+TAGS = ("O", "B-QUANTITY", "I-QUANTITY", "B-INDICATOR", "I-INDICATOR")
+TAG_ID = {t: i for i, t in enumerate(TAGS)}
+N_BUCKETS = 10
+_BUCKET_EDGES = (0, 1, 2, 3, 5, 8, 15, 31, 63)
+BETWEEN_MARKS = ((",", "，"), ("、",), (";", "；"), (":", "："), ("(", ")", "（", "）"), ("其中",), ("含",))
+N_PAIR_FEATS = 2 + len(BETWEEN_MARKS) + 3
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild the network (saved as ``config.json`` in a model folder)."""
+
+    base_model: str | None = None
+    vocab_size: int = 0
+    hidden_size: int = 128
+    num_layers: int = 2
+    num_heads: int = 4
+    intermediate_size: int = 512
+    max_len: int = 160
+    dropout: float = 0.1
+    lexicon: bool = True
+    lex_dim: int = 32
+    n_lex_words: int = 0
+    n_lex_categories: int = 0
+    lex_slots: int = 3
+    span_dim: int = 128
+    link_hidden: int = 128
+    tags: tuple[str, ...] = TAGS
+    encoder_config: dict[str, Any] = field(default_factory=dict)  # HF config of a pretrained encoder
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["tags"] = list(self.tags)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown model config keys: {sorted(unknown)}")
+        d = dict(d)
+        if "tags" in d:
+            d["tags"] = tuple(d["tags"])
+        return cls(**d)
+
+
+def distance_bucket(q: tuple[int, int], i: tuple[int, int]) -> int:
+    """Signed, log-spaced distance bucket: 0..9 indicator before the quantity, 10..19 after."""
+    if i[0] >= q[1]:
+        d, side = i[0] - q[1], 1
+    else:
+        d, side = max(0, q[0] - i[1]), 0
+    k = sum(d > e for e in _BUCKET_EDGES)
+    return side * N_BUCKETS + k
+
+
+def pair_features(text: str, q: tuple[int, int], i: tuple[int, int],
+                  quantities: Sequence[tuple[int, int]], indicators: Sequence[tuple[int, int]]) -> list[float]:
+    """What lies between a quantity and a candidate indicator, and whether it is the nearest one."""
+    lo, hi = (q[1], i[0]) if i[0] >= q[1] else (i[1], q[0])
+    between = text[lo:hi] if hi > lo else ""
+    nq = sum(1 for s in quantities if s != q and lo <= s[0] and s[1] <= hi)
+    ni = sum(1 for s in indicators if s != i and lo <= s[0] and s[1] <= hi)
+    feats = [min(nq, 3) / 3.0, min(ni, 3) / 3.0]
+    feats += [1.0 if any(m in between for m in marks) else 0.0 for marks in BETWEEN_MARKS]
+    left = [s for s in indicators if s[1] <= q[0]]
+    right = [s for s in indicators if s[0] >= q[1]]
+    feats.append(1.0 if left and i == max(left, key=lambda s: s[1]) else 0.0)
+    feats.append(1.0 if right and i == min(right, key=lambda s: s[0]) else 0.0)
+    feats.append(1.0 if i[1] <= q[0] else 0.0)
+    return feats
+
+
+class CharEncoder(nn.Module):
+    """A from-scratch ``BertModel`` over characters; lexicon features join the input embeddings."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        from transformers import BertConfig, BertModel
+
+        bert_cfg = BertConfig(
+            vocab_size=cfg.vocab_size, hidden_size=cfg.hidden_size, num_hidden_layers=cfg.num_layers,
+            num_attention_heads=cfg.num_heads, intermediate_size=cfg.intermediate_size,
+            max_position_embeddings=cfg.max_len, type_vocab_size=1, hidden_dropout_prob=cfg.dropout,
+            attention_probs_dropout_prob=cfg.dropout, pad_token_id=0,
+        )
+        self.bert = BertModel(bert_cfg, add_pooling_layer=False)
+
+    def forward(self, batch: dict[str, torch.Tensor], lex: torch.Tensor | None) -> torch.Tensor:
+        emb = self.bert.embeddings.word_embeddings(batch["input_ids"])
+        if lex is not None:
+            emb = emb + lex
+        out = self.bert(inputs_embeds=emb, attention_mask=batch["attention_mask"])
+        return out.last_hidden_state
+
+
+class PretrainedEncoder(nn.Module):
+    """Any Hugging Face encoder; token states are copied to the characters they cover."""
+
+    def __init__(self, cfg: ModelConfig, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: dict[str, torch.Tensor], lex: torch.Tensor | None) -> torch.Tensor:
+        out = self.model(input_ids=batch["token_ids"], attention_mask=batch["token_mask"]).last_hidden_state
+        idx = batch["char_to_token"].unsqueeze(-1).expand(-1, -1, out.size(-1))
+        chars = torch.gather(out, 1, idx)
+        return chars + lex if lex is not None else chars
+
+
+class ZhibiaoNet(nn.Module):
+    def __init__(self, cfg: ModelConfig, encoder: nn.Module):
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = encoder
+        hidden = cfg.hidden_size
+        if cfg.lexicon:
+            self.lex_words = nn.Embedding(cfg.n_lex_words, cfg.lex_dim, padding_idx=0)
+            nn.init.zeros_(self.lex_words.weight)
+            self.lex_cats = nn.Embedding(cfg.n_lex_categories, cfg.lex_dim, padding_idx=0)
+            self.lex_proj = nn.Linear(4 * cfg.lex_dim, hidden)
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.tagger = nn.Linear(hidden, len(cfg.tags))
+        self.span = nn.Sequential(nn.Linear(2 * hidden, cfg.span_dim), nn.GELU())
+        self.dist = nn.Embedding(2 * N_BUCKETS, 16)
+        d_pair = 3 * cfg.span_dim + 16 + N_PAIR_FEATS
+        self.pair_mlp = nn.Sequential(nn.Linear(d_pair, cfg.link_hidden), nn.GELU(), nn.Dropout(cfg.dropout),
+                                      nn.Linear(cfg.link_hidden, 1))
+        self.none_mlp = nn.Sequential(nn.Linear(cfg.span_dim, cfg.link_hidden), nn.GELU(), nn.Linear(cfg.link_hidden, 1))
+
+    def lexicon_embedding(self, batch: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        if not self.cfg.lexicon:
+            return None
+        w, c = batch["lex_words"], batch["lex_cats"]  # (B, L, 4, K)
+        mask = (c > 0).float().unsqueeze(-1)
+        vec = (self.lex_words(w) + self.lex_cats(c)) * mask
+        vec = vec.sum(3) / mask.sum(3).clamp(min=1.0)  # (B, L, 4, D): mean over the matches of a slot
+        return self.lex_proj(vec.flatten(2))
+
+    def encode(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        states = self.encoder(batch, self.lexicon_embedding(batch))
+        states = self.dropout(states)
+        return states, self.tagger(states)
+
+    def span_repr(self, states: torch.Tensor, b: torch.Tensor, start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
+        return self.span(torch.cat([states[b, start], states[b, end - 1]], dim=-1))
+
+    def link_logits(self, states: torch.Tensor, links: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``(n_quantities, 1 + n_candidates)`` logits; column 0 is "no link"."""
+        qb, qs, qe = links["q_batch"], links["q_start"], links["q_end"]
+        hq = self.span_repr(states, qb, qs, qe)  # (NQ, D)
+        none = self.none_mlp(hq)
+        if links["c_start"].size(1) == 0:
+            return none
+        nq, nc = links["c_start"].shape
+        cb = qb.unsqueeze(1).expand(nq, nc)
+        hi = self.span_repr(states, cb, links["c_start"], links["c_end"].clamp(min=1))  # (NQ, C, D)
+        hqe = hq.unsqueeze(1).expand_as(hi)
+        pair = torch.cat([hqe, hi, hqe * hi, self.dist(links["c_bucket"]), links["c_feats"]], dim=-1)
+        scores = self.pair_mlp(pair).squeeze(-1).masked_fill(~links["c_mask"], float("-inf"))
+        return torch.cat([none, scores], dim=1)
+
+
+# ---- batching ------------------------------------------------------------------------------
+
+class Featurizer:
+    """Turns window texts (and spans) into tensors for :class:`ZhibiaoNet`."""
+
+    def __init__(self, cfg: ModelConfig, vocab: CharVocab | None, lexicon: Lexicon | None, tokenizer=None):
+        self.cfg, self.vocab, self.lexicon, self.tokenizer = cfg, vocab, lexicon, tokenizer
+
+    def texts(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
+        length = max(1, max(len(t) for t in texts))
+        batch: dict[str, torch.Tensor] = {}
+        mask = torch.zeros(len(texts), length, dtype=torch.long)
+        for b, t in enumerate(texts):
+            mask[b, : len(t)] = 1
+        batch["attention_mask"] = mask
+        if self.tokenizer is None:
+            ids = torch.zeros(len(texts), length, dtype=torch.long)
+            for b, t in enumerate(texts):
+                ids[b, : len(t)] = torch.tensor(self.vocab.encode(t), dtype=torch.long)
+            batch["input_ids"] = ids
+        else:
+            batch.update(self._tokenize(texts, length))
+        if self.cfg.lexicon:
+            batch["lex_words"], batch["lex_cats"] = lexicon_tensors(self.lexicon, list(texts), length)
+        return batch
+
+    def _tokenize(self, texts: Sequence[str], length: int) -> dict[str, torch.Tensor]:
+        enc = self.tokenizer(list(texts), return_offsets_mapping=True, padding=True, truncation=True,
+                             max_length=self.cfg.max_len + 2, return_tensors="pt")
+        c2t = torch.zeros(len(texts), length, dtype=torch.long)
+        for b, t in enumerate(texts):
+            last = 0
+            owner = [-1] * len(t)
+            for k, (a, e) in enumerate(enc["offset_mapping"][b].tolist()):
+                for c in range(a, min(e, len(t))):
+                    if owner[c] < 0:
+                        owner[c] = k
+            for c in range(len(t)):
+                last = owner[c] if owner[c] >= 0 else last
+                c2t[b, c] = last
+        return {"token_ids": enc["input_ids"], "token_mask": enc["attention_mask"], "char_to_token": c2t}
+
+    @staticmethod
+    def tags(texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int, str]]]) -> torch.Tensor:
+        length = max(1, max(len(t) for t in texts))
+        tags = torch.full((len(texts), length), -100, dtype=torch.long)
+        for b, (t, ss) in enumerate(zip(texts, spans)):
+            tags[b, : len(t)] = 0
+            for s, e, label in ss:
+                tags[b, s] = TAG_ID["B-" + label]
+                tags[b, s + 1: e] = TAG_ID["I-" + label]
+        return tags
+
+    @staticmethod
+    def links(texts: Sequence[str], quantities: Sequence[Sequence[tuple[int, int]]],
+              indicators: Sequence[Sequence[tuple[int, int]]], targets: Sequence[Sequence[int]] | None = None
+              ) -> dict[str, torch.Tensor]:
+        """Tensors for the linker. ``targets[b][k]`` is the candidate index of quantity k's indicator
+        in window b, or -1 for none (it becomes the class index ``1 + index``, 0 for none)."""
+        rows = []
+        for b, (t, qs, ins) in enumerate(zip(texts, quantities, indicators)):
+            for k, q in enumerate(qs):
+                cands = [(i[0], i[1], distance_bucket(q, i), pair_features(t, q, i, qs, ins)) for i in ins]
+                tgt = 0 if targets is None else targets[b][k] + 1
+                rows.append((b, q, cands, tgt))
+        nc = max((len(r[2]) for r in rows), default=0)
+        n = len(rows)
+        out = {
+            "q_batch": torch.tensor([r[0] for r in rows], dtype=torch.long),
+            "q_start": torch.tensor([r[1][0] for r in rows], dtype=torch.long),
+            "q_end": torch.tensor([r[1][1] for r in rows], dtype=torch.long),
+            "c_start": torch.zeros(n, nc, dtype=torch.long),
+            "c_end": torch.ones(n, nc, dtype=torch.long),
+            "c_bucket": torch.zeros(n, nc, dtype=torch.long),
+            "c_feats": torch.zeros(n, nc, N_PAIR_FEATS),
+            "c_mask": torch.zeros(n, nc, dtype=torch.bool),
+            "target": torch.tensor([r[3] for r in rows], dtype=torch.long),
+        }
+        for k, (_, _, cands, _) in enumerate(rows):
+            for j, (s, e, bucket, feats) in enumerate(cands):
+                out["c_start"][k, j], out["c_end"][k, j], out["c_bucket"][k, j] = s, e, bucket
+                out["c_feats"][k, j] = torch.tensor(feats)
+                out["c_mask"][k, j] = True
+        return out
+
+
+# ---- decoding ------------------------------------------------------------------------------
+
+def _allowed() -> torch.Tensor:
+    n = len(TAGS)
+    allowed = torch.ones(n, n, dtype=torch.bool)  # allowed[prev, cur]
+    for cur, tag in enumerate(TAGS):
+        if tag.startswith("I-"):
+            label = tag[2:]
+            for prev, ptag in enumerate(TAGS):
+                allowed[prev, cur] = ptag in ("B-" + label, "I-" + label)
+    return allowed
+
+
+_ALLOWED = _allowed()
+_START_OK = torch.tensor([not t.startswith("I-") for t in TAGS])
+
+
+def viterbi(logits: torch.Tensor, lengths: Sequence[int]) -> list[list[int]]:
+    """Constrained Viterbi over ``(batch, length, tags)`` logits: only valid BIO sequences."""
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    neg = torch.tensor(-1e9)
+    trans = torch.where(_ALLOWED, torch.tensor(0.0), neg)  # (prev, cur)
+    bsz, length, _ = logp.shape
+    score = logp[:, 0] + torch.where(_START_OK, torch.tensor(0.0), neg)
+    back = []
+    for t in range(1, length):
+        cand = score.unsqueeze(2) + trans.unsqueeze(0)  # (B, prev, cur)
+        best, arg = cand.max(1)
+        new = best + logp[:, t]
+        active = torch.tensor([t < n for n in lengths]).unsqueeze(1)
+        score = torch.where(active, new, score)
+        back.append(torch.where(active, arg, torch.arange(len(TAGS)).expand_as(arg)))
+    out = []
+    for b in range(bsz):
+        n = lengths[b]
+        if n == 0:
+            out.append([])
+            continue
+        tag = int(score[b].argmax())
+        seq = [tag]
+        for t in range(n - 1, 0, -1):
+            tag = int(back[t - 1][b, tag])
+            seq.append(tag)
+        out.append(seq[::-1])
+    return out
+
+
+def spans_from_tags(tags: Sequence[int]) -> list[tuple[int, int, str]]:
+    spans = []
+    start, label = None, None
+    for k, t in enumerate(list(tags) + [0]):
+        name = TAGS[t]
+        if name.startswith("I-") and label == name[2:]:
+            continue
+        if start is not None:
+            spans.append((start, k, label))
+            start, label = None, None
+        if name.startswith("B-"):
+            start, label = k, name[2:]
+    return spans
