@@ -291,7 +291,7 @@ def train(cfg: dict[str, Any], output: str | Path | None = None, *, base_dir: st
             opt.step()
             sched.step()
             step += 1
-            running += float(loss)
+            running += float(loss.detach())
             bar.set_postfix(loss=f"{running / (k + 1):.4f}")
         entry = {"epoch": epoch + 1, "loss": running / max(1, len(batches))}
         if dev_docs:

@@ -1,0 +1,200 @@
+"""The model on tiny configurations: seconds, not minutes."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from zhibiao.errors import ModelLoadError
+from zhibiao.io.jsonl import write_jsonl
+from zhibiao.io.markup import parse_markup
+from zhibiao.model.core import ZhibiaoModel
+from zhibiao.model.network import TAGS, spans_from_tags, viterbi
+from zhibiao.train import ConfigError, load_config, train
+
+SENTENCES = [
+    "大佛镇[脱贫户]{I:a}[776户]{Q:a}[1605人]{Q:a},[监测户]{I:b}[94户]{Q:b}[190人]{Q:b}。",
+    "2023年为[35名]{Q:a}学生申报春季[雨露计划]{I:a}。",
+    "开发[公益性岗位]{I:a}[132个]{Q:a},其中[光伏公岗]{I:b}[52个]{Q:b}。",
+    "[监测对象]{I:a}[112户]{Q:a},其中已消除风险[16户]{Q:a}[63人]{Q:a}。",
+    "用好[到户产业资金]{I:a}[31.1万元]{Q:a},完成投资[20万元]{Q}。",
+    "對全鎮(zhèn)[23戶]{Q:a}[78人]{Q:a}[監測對象]{I:a}進行識別。",
+]
+
+TINY = ["model.hidden_size=32", "model.num_layers=1", "model.num_heads=2", "model.intermediate_size=64",
+        "model.span_dim=32", "model.link_hidden=32", "model.lex_dim=8", "model.max_len=64", "model.dropout=0.0",
+        "train.batch_size=6", "train.warmup=0.0", "data.dev_fraction=0", "data.exclude_splits=[]", "train.threads=1"]
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    d = tmp_path_factory.mktemp("data")
+    docs = [parse_markup(s, f"s{k}") for k, s in enumerate(SENTENCES)]
+    path = d / "tiny.jsonl"
+    write_jsonl(docs, path)
+    return path, docs
+
+
+@pytest.fixture(scope="module")
+def overfit(tiny_data, tmp_path_factory):
+    path, docs = tiny_data
+    out = tmp_path_factory.mktemp("model") / "m"
+    cfg = load_config(None, TINY + [f"data.train=[{str(path)!r}]", "train.epochs=80", "train.lr=0.01"])
+    return train(cfg, out, progress=False), docs, out
+
+
+def test_loss_decreases(overfit):
+    res, _, _ = overfit
+    losses = [h["loss"] for h in res.metrics["history"]]
+    assert losses[-1] < losses[0] * 0.2
+
+
+def test_overfits_tiny_set_and_reproduces_spans_and_links(overfit):
+    res, docs, _ = overfit
+    preds = res.model.predict_documents([d.text for d in docs])
+    for gold, pred in zip(docs, preds):
+        assert sorted((e.start, e.end, e.label) for e in gold.entities) == \
+            sorted((s.start, s.end, s.label) for s in pred.spans), gold.text
+        gl = sorted(((l.quantity.start, l.quantity.end), (l.indicator.start, l.indicator.end)) for l in gold.links())
+        pl = sorted(((l.quantity.start, l.quantity.end), (l.indicator.start, l.indicator.end)) for l in pred.links)
+        assert gl == pl, gold.text
+        for link in pred.links:
+            assert 0.0 <= link.score <= 1.0
+
+
+def test_model_folder_and_save_load_identical(overfit, tmp_path):
+    res, docs, out = overfit
+    for name in ("config.json", "model.safetensors", "vocab.txt", "lexicon.json", "taxonomy.yaml",
+                 "training_config.yaml", "data_hash.txt", "metrics.json"):
+        assert (out / name).exists(), name
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["data_hash"] == (out / "data_hash.txt").read_text().strip()
+    loaded = ZhibiaoModel.from_pretrained(out)
+    texts = [d.text for d in docs]
+    a, b = res.model.predict_documents(texts), loaded.predict_documents(texts)
+    for x, y in zip(a, b):
+        assert [(s.start, s.end, s.label, round(s.score, 5)) for s in x.spans] == \
+            [(s.start, s.end, s.label, round(s.score, 5)) for s in y.spans]
+        assert [(l.quantity.start, l.indicator.start, round(l.score, 5)) for l in x.links] == \
+            [(l.quantity.start, l.indicator.start, round(l.score, 5)) for l in y.links]
+
+
+def test_same_seed_same_metrics(tiny_data, tmp_path):
+    path, _ = tiny_data
+    cfg = load_config(None, TINY + [f"data.train=[{str(path)!r}]", "train.epochs=3"])
+    m1 = train(cfg, None, progress=False).metrics["history"]
+    m2 = train(cfg, None, progress=False).metrics["history"]
+    assert m1 == m2
+
+
+def test_offsets_index_original_traditional_text(overfit):
+    res, docs, _ = overfit
+    trad = docs[-1].text
+    pred = res.model.predict_documents([trad])[0]
+    for s in pred.spans:
+        assert trad[s.start:s.end] == s.text
+
+
+def test_viterbi_never_emits_invalid_sequences():
+    torch.manual_seed(0)
+    logits = torch.randn(8, 30, len(TAGS))
+    logits[:, :, TAGS.index("I-QUANTITY")] += 3.0  # tempt it with I- tags everywhere
+    for seq in viterbi(logits, [30] * 8):
+        for prev, cur in zip([0] + seq, seq):
+            if TAGS[cur].startswith("I-"):
+                assert TAGS[prev][2:] == TAGS[cur][2:] and TAGS[prev] != "O"
+    assert spans_from_tags([1, 2, 0, 3, 4, 4]) == [(0, 2, "QUANTITY"), (3, 6, "INDICATOR")]
+
+
+def test_config_errors():
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_config(None, ["train.epochz=3"])
+    with pytest.raises(ConfigError, match="expected key.sub=value"):
+        load_config(None, ["train.epochs"])
+
+
+# ---- bad model folders ---------------------------------------------------------------------
+
+def test_bad_model_folders(overfit, tmp_path):
+    _, _, out = overfit
+    with pytest.raises(ModelLoadError, match="no such directory"):
+        ZhibiaoModel.from_pretrained(tmp_path / "nope")
+    missing = tmp_path / "missing"
+    shutil.copytree(out, missing)
+    (missing / "vocab.txt").unlink()
+    with pytest.raises(ModelLoadError, match="missing vocab.txt"):
+        ZhibiaoModel.from_pretrained(missing)
+    pickled = tmp_path / "pickled"
+    shutil.copytree(out, pickled)
+    (pickled / "model.safetensors").unlink()
+    torch.save({"x": torch.zeros(1)}, pickled / "pytorch_model.bin")
+    with pytest.raises(ModelLoadError, match="pickle"):
+        ZhibiaoModel.from_pretrained(pickled)
+    shapes = tmp_path / "shapes"
+    shutil.copytree(out, shapes)
+    cfg = json.loads((shapes / "config.json").read_text())
+    cfg["span_dim"] = 48
+    (shapes / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelLoadError, match="wrong tensor shapes"):
+        ZhibiaoModel.from_pretrained(shapes)
+    garbage = tmp_path / "garbage"
+    shutil.copytree(out, garbage)
+    (garbage / "model.safetensors").write_bytes(b"not a safetensors file at all")
+    with pytest.raises(ModelLoadError, match="safetensors"):
+        ZhibiaoModel.from_pretrained(garbage)
+
+
+# ---- a pretrained (Hugging Face) encoder, made and saved locally: no network ---------------
+
+@pytest.fixture(scope="module")
+def tiny_hf_encoder(tmp_path_factory):
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    d = tmp_path_factory.mktemp("hf") / "tiny-bert"
+    chars = sorted({c for s in SENTENCES for c in s} | set("0123456789"))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + chars
+    (d.parent / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tok = BertTokenizerFast(vocab_file=str(d.parent / "vocab.txt"), do_lower_case=False, tokenize_chinese_chars=True)
+    torch.manual_seed(0)
+    model = BertModel(BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                 intermediate_size=64, max_position_embeddings=128), add_pooling_layer=False)
+    model.save_pretrained(d, safe_serialization=True)
+    tok.save_pretrained(d)
+    return d
+
+
+def test_pretrained_encoder_path_local_only(tiny_data, tiny_hf_encoder, tmp_path, monkeypatch):
+    import transformers
+
+    seen = []
+    for cls in (transformers.AutoTokenizer, transformers.AutoModel):
+        orig = cls.from_pretrained.__func__
+
+        def spy(c, *a, _orig=orig, **kw):
+            seen.append((c.__name__, kw.get("local_files_only"), kw.get("trust_remote_code", False)))
+            return _orig(c, *a, **kw)
+
+        monkeypatch.setattr(cls, "from_pretrained", classmethod(spy))
+    path, docs = tiny_data
+    cfg = load_config(None, TINY + [f"data.train=[{str(path)!r}]", "train.epochs=2",
+                                    f"model.base_model={str(tiny_hf_encoder)!r}", "train.encoder_lr=0.001"])
+    res = train(cfg, tmp_path / "ft", progress=False)
+    assert ("AutoTokenizer", True, False) in seen and ("AutoModel", True, False) in seen
+    assert (tmp_path / "ft" / "tokenizer").is_dir()
+    loaded = ZhibiaoModel.from_pretrained(tmp_path / "ft")
+    texts = [d.text for d in docs]
+    a, b = res.model.predict_documents(texts), loaded.predict_documents(texts)
+    assert [[(s.start, s.end, s.label) for s in p.spans] for p in a] == [[(s.start, s.end, s.label) for s in p.spans] for p in b]
+    for p, t in zip(b, texts):
+        for s in p.spans:
+            assert t[s.start:s.end] == s.text
+
+
+def test_missing_base_model_is_a_clear_error(tiny_data, tmp_path):
+    path, _ = tiny_data
+    cfg = load_config(None, TINY + [f"data.train=[{str(path)!r}]", "train.epochs=1",
+                                    f"model.base_model={str(tmp_path / 'no-such-encoder')!r}"])
+    with pytest.raises(ModelLoadError, match="cannot load base model"):
+        train(cfg, None, progress=False)

@@ -1,0 +1,80 @@
+"""Leave-one-document-out over the five seed reports, plus the held-out authored split.
+
+    python training/loo.py --config training/default.yaml [--set key=value ...] [--name base] [--write]
+
+For each seed: train on everything but that seed (the held-out authored passages are never
+trained on), evaluate on the seed; then train on all seeds + the authored train split and
+evaluate on the held-out authored passages. The rule baseline is scored on the same documents.
+Results go to ``benchmarks/results/loo-<name>.json``; ``--write`` also renders BENCHMARKS.md
+from every results file there (see training/report.py).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+KEYS = ["quantity_f1", "entity_INDICATOR_f1", "link_strict_f1", "link_relaxed_f1", "value_accuracy",
+        "type_accuracy", "link_ece"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    import torch
+
+    from zhibiao.evaluate import evaluate
+    from zhibiao.extract import load
+    from zhibiao.train import load_config, read_annotations, train
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default=str(ROOT / "training/default.yaml"))
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--name", default="base")
+    ap.add_argument("--only", nargs="*", help="run only these folds (seed ids or 'heldout')")
+    ap.add_argument("--write", action="store_true", help="render BENCHMARKS.md afterwards")
+    args = ap.parse_args(argv)
+
+    t_all = time.time()
+    seeds = read_annotations([ROOT / "annotations/seeds.jsonl"])
+    authored = read_annotations([ROOT / "annotations/authored.jsonl"])
+    heldout = [d for d in authored if d.meta.get("split") == "heldout"]
+    rules = load("rules")
+    folds = [(d.id, [d], [f"data.exclude_ids=[{d.id!r}]"]) for d in seeds] + [("heldout", heldout, [])]
+    if args.only:
+        folds = [f for f in folds if f[0] in args.only]
+    results = {"name": args.name, "config": args.config, "overrides": args.set, "folds": {},
+               "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
+               "command": " ".join(["python", "training/loo.py", "--config", args.config]
+                                   + [x for s in args.set for x in ("--set", s)] + ["--name", args.name])}
+    for fold, docs, extra in folds:
+        cfg = load_config(args.config, list(args.set) + extra)
+        t0 = time.time()
+        res = train(cfg, None, base_dir=ROOT, progress=False)
+        secs = time.time() - t0
+        texts, ids = [d.text for d in docs], [d.id for d in docs]
+        m = evaluate(docs, res.model.predict_documents(texts, ids), res.model.taxonomy)
+        b = evaluate(docs, rules.predict(texts, ids), rules.taxonomy)
+        results["folds"][fold] = {"model": m, "rules": b, "train_seconds": round(secs, 1),
+                                  "n_gold_links": m["n_gold_links"], "epochs_run": len(res.metrics["history"])}
+        print(f"{fold}: link_relaxed_f1 {m['link_relaxed_f1']:.3f} (rules {b['link_relaxed_f1']:.3f}), "
+              f"quantity_f1 {m['quantity_f1']:.3f}, value_acc {m['value_accuracy']:.3f}, train {secs:.0f}s", flush=True)
+    results["wall_seconds"] = round(time.time() - t_all, 1)
+    out = ROOT / "benchmarks/results" / f"loo-{args.name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=float), encoding="utf-8")
+    print(f"wrote {out}")
+    if args.write:
+        from report import render  # training/report.py
+
+        render()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).parent))
+    raise SystemExit(main())

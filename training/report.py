@@ -1,0 +1,123 @@
+"""Render BENCHMARKS.md from the result files in benchmarks/results/ (written by training/loo.py
+and benchmarks/speed.py). Nothing in BENCHMARKS.md is typed by hand.
+
+    python training/report.py
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+TARGETS = [
+    ("mean leave-one-seed-out link F1 (relaxed)", "mean_link", ">=", 0.90),
+    ("... above the rule baseline by", "margin", ">=", 0.15),
+    ("mean quantity F1", "mean_quantity", ">=", 0.97),
+    ("mean value accuracy", "mean_value", ">=", 0.99),
+    ("worst seed link F1 (relaxed)", "worst_link", ">=", 0.80),
+    ("held-out authored link F1 (relaxed)", "heldout_link", ">=", 0.92),
+]
+
+
+def _f(x) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
+
+
+def summarize(res: dict) -> dict:
+    seeds = {k: v for k, v in res["folds"].items() if k != "heldout"}
+    out = {}
+    if seeds:
+        n = len(seeds)
+        out["mean_link"] = sum(v["model"]["link_relaxed_f1"] for v in seeds.values()) / n
+        out["mean_rules"] = sum(v["rules"]["link_relaxed_f1"] for v in seeds.values()) / n
+        out["margin"] = out["mean_link"] - out["mean_rules"]
+        out["mean_quantity"] = sum(v["model"]["quantity_f1"] for v in seeds.values()) / n
+        out["mean_value"] = sum(v["model"]["value_accuracy"] for v in seeds.values()) / n
+        out["worst_link"] = min(v["model"]["link_relaxed_f1"] for v in seeds.values())
+    if "heldout" in res["folds"]:
+        out["heldout_link"] = res["folds"]["heldout"]["model"]["link_relaxed_f1"]
+    return out
+
+
+def loo_section(res: dict) -> list[str]:
+    lines = [f"### `{res['name']}`", "", f"Command: `{res['command']}`  ",
+             f"Wall time: {res['wall_seconds'] / 60:.1f} min ({res['machine']})", ""]
+    lines += ["| fold | gold links | link F1 relaxed | link F1 strict | quantity F1 | INDICATOR F1 | value acc | type acc | link ECE | rules link F1 relaxed | rules quantity F1 | train s |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for fold, v in res["folds"].items():
+        m, b = v["model"], v["rules"]
+        lines.append(f"| {fold} | {int(v['n_gold_links'])} | {_f(m['link_relaxed_f1'])} | {_f(m['link_strict_f1'])} | "
+                     f"{_f(m['quantity_f1'])} | {_f(m['entity_INDICATOR_f1'])} | {_f(m['value_accuracy'])} | "
+                     f"{_f(m['type_accuracy'])} | {_f(m['link_ece'])} | {_f(b['link_relaxed_f1'])} | {_f(b['quantity_f1'])} | "
+                     f"{v['train_seconds']:.0f} |")
+    s = summarize(res)
+    if "mean_link" in s:
+        lines.append(f"| **mean of seeds** | | **{_f(s['mean_link'])}** | | {_f(s['mean_quantity'])} | | {_f(s['mean_value'])} | | | "
+                     f"{_f(s['mean_rules'])} | | |")
+    return lines + [""]
+
+
+def render() -> Path:
+    loo = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(RESULTS.glob("loo-*.json"))]
+    speed_path = RESULTS / "speed.json"
+    lines = ["# Benchmarks", "",
+             "Every figure here is read from `benchmarks/results/*.json`, written by the scripts named with",
+             "each table; `python training/report.py` renders this file. Accuracy is measured on documents",
+             "the model did not train on: leave-one-document-out over the five seed reports (train on the",
+             "other four + the authored train split, evaluate on the left-out seed), and the held-out",
+             "authored split (every fifth passage, never trained on). The rule baseline",
+             "(`zhibiao.baseline`) is scored on the same documents.", ""]
+    if loo:
+        lines += ["## Configurations compared", "",
+                  "| run | mean seed link F1 (relaxed) | rules | margin | worst seed | mean quantity F1 | mean value acc | held-out link F1 |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for res in loo:
+            s = summarize(res)
+            lines.append(f"| `{res['name']}` | {_f(s.get('mean_link'))} | {_f(s.get('mean_rules'))} | {_f(s.get('margin'))} | "
+                         f"{_f(s.get('worst_link'))} | {_f(s.get('mean_quantity'))} | {_f(s.get('mean_value'))} | "
+                         f"{_f(s.get('heldout_link'))} |")
+        lines.append("")
+        default = next((r for r in loo if r["name"] == "default"), loo[0])
+        s = summarize(default)
+        lines += [f"## Targets (run `{default['name']}`)", "", "| target | measured | goal | met |", "|---|---|---|---|"]
+        for label, key, op, goal in TARGETS:
+            val = s.get(key)
+            met = val is not None and val >= goal
+            lines.append(f"| {label} | {_f(val)} | {op} {goal} | {'yes' if met else '**no**'} |")
+        lines.append("")
+        lines += ["## Leave-one-out detail", ""]
+        for res in loo:
+            lines += loo_section(res)
+    if speed_path.exists():
+        sp = json.loads(speed_path.read_text(encoding="utf-8"))
+        lines += ["## Speed and memory", "", f"Command: `{sp['command']}` ({sp['machine']})", "",
+                  "| input | documents | characters | seconds | characters/s | documents/s | peak RSS MB |",
+                  "|---|---|---|---|---|---|---|"]
+        for name, r in sp["runs"].items():
+            lines.append(f"| {name} | {r.get('documents', '')} | {r.get('characters', '')} | {r['seconds']:.1f} | "
+                         f"{r['chars_per_s']:,.0f} | {r.get('docs_per_s', float('nan')):.1f} | {r['peak_rss_mb']:.0f} |")
+        if "rss_growth" in sp:
+            lines.append(f"\nPeak RSS growth from the smallest to the largest input: {sp['rss_growth'] * 100:+.1f}%.")
+        bb = sp.get("bert_base")
+        if bb:
+            lines.append(f"\nBERT-base-size encoder (12 layers, hidden 768, {bb['bert_base_params_m']:.0f}M parameters, random "
+                         f"init) on the same pipeline over {bb['chars']:,} characters: {bb['bert_base_chars_per_s']:,.0f} chars/s; "
+                         f"the default model ({bb['default_params_m']:.1f}M parameters): {bb['default_chars_per_s']:,.0f} chars/s, "
+                         f"**{bb['ratio']:.0f}×** faster.")
+        q = sp.get("quantize")
+        if q:
+            lines.append(f"\nint8 dynamic quantisation on the held-out authored split: link F1 {q['int8']['link_relaxed_f1']:.4f} vs "
+                         f"fp32 {q['fp32']['link_relaxed_f1']:.4f} (Δ {q['delta_link_f1']:+.4f}); "
+                         f"{q['int8']['chars_per_s']:,.0f} vs {q['fp32']['chars_per_s']:,.0f} chars/s. "
+                         f"{'Kept as the `--quantize` option (within 0.005).' if q['keep_int8'] else 'Outside 0.005: not recommended.'}")
+        lines.append("")
+    out = ROOT / "BENCHMARKS.md"
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+if __name__ == "__main__":
+    print(render())
