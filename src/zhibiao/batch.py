@@ -193,14 +193,14 @@ def run_extract(args) -> int:
     from .extract import load
     from .ingest import iter_documents
 
+    if args.engine == "ray":
+        from .integrations.ray import run_ray_extract
+
+        return run_ray_extract(args)  # it checks its own outputs (object-storage URIs too)
     output_format(args.output)
     kw = {}
     if args.max_unpacked_bytes:
         kw["max_unpacked_bytes"] = args.max_unpacked_bytes
-    if args.engine == "ray":
-        from .integrations.ray import run_ray_extract
-
-        return run_ray_extract(args)
     extractor = load(args.model, quantize=args.quantize, threads=args.threads, taxonomy=args.taxonomy)
     total = None
     if not args.no_progress:

@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "model": {
         "base_model": None, "hidden_size": 128, "num_layers": 2, "num_heads": 4, "intermediate_size": 512,
         "max_len": 160, "dropout": 0.1, "lexicon": True, "lex_dim": 32, "span_dim": 128, "link_hidden": 128,
+        "char_classes": True, "conv_kernel": 3,
     },
     "train": {
         "epochs": 20, "batch_size": 32, "lr": 2e-3, "encoder_lr": None, "weight_decay": 0.01, "warmup": 0.1,

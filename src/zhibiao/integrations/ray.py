@@ -438,8 +438,8 @@ def run_ray_extract(args) -> int:
         ).materialize()
         failed = sorted((r for b in out.map_batches(_error_rows, batch_format="pyarrow").iter_batches(
             batch_format="pyarrow") for r in b.to_pylist()), key=lambda r: r[DOC_INDEX])
+        n_records = out.count() - len(failed)  # metadata of the materialised blocks: no extra pass
         records = out.map_batches(_drop_error_rows, batch_format="pyarrow")
-        n_records = records.count()
         if n_records:
             records = records.sort([DOC_INDEX, "start", "end"])
         records = records.map_batches(_drop_doc_index, batch_format="pyarrow")

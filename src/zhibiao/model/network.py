@@ -47,6 +47,8 @@ class ModelConfig:
     lex_slots: int = 3
     span_dim: int = 128
     link_hidden: int = 128
+    char_classes: bool = True      # embedding of the character's class (digit, numeral, punctuation ...)
+    conv_kernel: int = 3           # residual local convolution before the transformer (0: off)
     tags: tuple[str, ...] = TAGS
     encoder_config: dict[str, Any] = field(default_factory=dict)  # HF config of a pretrained encoder
 
@@ -94,6 +96,36 @@ def pair_features(text: str, q: tuple[int, int], i: tuple[int, int],
     return feats
 
 
+_CN_NUMERALS = set("零〇一二两三四五六七八九十百千万亿")
+_DAXIE = set("壹贰叁肆伍陆柒捌玖拾佰仟")
+_MARKERS = set("余多近约超逾")
+N_CHAR_CLASSES = 11
+
+
+def char_class(ch: str) -> int:
+    """0 pad, 1 digit, 2 Chinese numeral, 3 大写 numeral, 4 approximation marker, 5 ASCII letter,
+    6 decimal point / percent / slash, 7 other punctuation, 8 space, 9 Han, 10 other."""
+    if "0" <= ch <= "9":
+        return 1
+    if ch in _CN_NUMERALS:
+        return 2
+    if ch in _DAXIE:
+        return 3
+    if ch in _MARKERS:
+        return 4
+    if ch.isascii() and ch.isalpha():
+        return 5
+    if ch in ".%/‰":
+        return 6
+    if ch.isspace():
+        return 8
+    if "\u3400" <= ch <= "\u9fff":
+        return 9
+    if not ch.isalnum():
+        return 7
+    return 10
+
+
 class CharEncoder(nn.Module):
     """A from-scratch ``BertModel`` over characters; lexicon features join the input embeddings."""
 
@@ -108,11 +140,19 @@ class CharEncoder(nn.Module):
             attention_probs_dropout_prob=cfg.dropout, pad_token_id=0,
         )
         self.bert = BertModel(bert_cfg, add_pooling_layer=False)
+        self.classes = nn.Embedding(N_CHAR_CLASSES, cfg.hidden_size, padding_idx=0) if cfg.char_classes else None
+        k = cfg.conv_kernel
+        self.conv = nn.Conv1d(cfg.hidden_size, cfg.hidden_size, k, padding=k // 2) if k else None
 
     def forward(self, batch: dict[str, torch.Tensor], lex: torch.Tensor | None) -> torch.Tensor:
         emb = self.bert.embeddings.word_embeddings(batch["input_ids"])
         if lex is not None:
             emb = emb + lex
+        if self.classes is not None:
+            emb = emb + self.classes(batch["char_class"])
+        if self.conv is not None:
+            mask = batch["attention_mask"].unsqueeze(-1).to(emb.dtype)
+            emb = emb + torch.nn.functional.gelu(self.conv((emb * mask).transpose(1, 2))).transpose(1, 2)
         out = self.bert(inputs_embeds=emb, attention_mask=batch["attention_mask"])
         return out.last_hidden_state
 
@@ -123,12 +163,17 @@ class PretrainedEncoder(nn.Module):
     def __init__(self, cfg: ModelConfig, model: nn.Module):
         super().__init__()
         self.model = model
+        self.classes = nn.Embedding(N_CHAR_CLASSES, cfg.hidden_size, padding_idx=0) if cfg.char_classes else None
 
     def forward(self, batch: dict[str, torch.Tensor], lex: torch.Tensor | None) -> torch.Tensor:
         out = self.model(input_ids=batch["token_ids"], attention_mask=batch["token_mask"]).last_hidden_state
         idx = batch["char_to_token"].unsqueeze(-1).expand(-1, -1, out.size(-1))
         chars = torch.gather(out, 1, idx)
-        return chars + lex if lex is not None else chars
+        if lex is not None:
+            chars = chars + lex
+        if self.classes is not None:
+            chars = chars + self.classes(batch["char_class"])
+        return chars
 
 
 class ZhibiaoNet(nn.Module):
@@ -199,6 +244,11 @@ class Featurizer:
         for b, t in enumerate(texts):
             mask[b, : len(t)] = 1
         batch["attention_mask"] = mask
+        if self.cfg.char_classes:
+            cls = torch.zeros(len(texts), length, dtype=torch.long)
+            for b, t in enumerate(texts):
+                cls[b, : len(t)] = torch.tensor([char_class(ch) for ch in t], dtype=torch.long)
+            batch["char_class"] = cls
         if self.tokenizer is None:
             ids = torch.zeros(len(texts), length, dtype=torch.long)
             for b, t in enumerate(texts):
