@@ -21,6 +21,9 @@ PLACES = ["青石镇", "柳溪乡", "云岭县", "石门村", "白沙镇", "龙�
 TIMES = ["2023年", "今年以来", "2022年上半年", "截至2024年6月", "2021年以来", "2019年", "当年", "2025年一季度"]
 SCOPES = ["全镇", "全乡", "全县", "我镇", "共", "累计", ""]
 STATUS = ["新增", "已消除风险", "未消除风险", "已脱贫", "返贫", "退出", "自然增加", "拟新增", "稳定脱贫"]
+ACTIVITIES = ["集中排查", "入户走访", "动态调整", "部门预警", "农户自主申报", "村级摸排", "大排查", "会商研判"]
+SOURCES = ["省医保推送", "民政部门推送", "县乡村振兴局反馈", "教育部门比对", "残联推送", "行业部门预警"]
+GROUPS = ["监测户", "监测对象", "脱贫户", "防返贫监测对象", "边缘易致贫户", "脱贫不稳定户", "贫困户", "建档立卡贫困户"]
 NOISE = ["“两不愁三保障”", "“十四五”", "第一批", "一是", "“四个不摘”", "2023年11月21日"]
 
 
@@ -69,7 +72,7 @@ def _figure(rng: random.Random, lo: int, hi: int, decimals: bool = False) -> str
 UNIT_CLASSES: dict[str, Callable[[random.Random], list[str]]] = {
     "people": lambda r: [r.choice(["户", "户", "户"]), "人"],
     "money": lambda r: [r.choice(["万元", "万元", "元", "亿元"])],
-    "count": lambda r: [r.choice(["个", "处", "座", "条", "项", "所", "家"])],
+    "count": lambda r: [r.choice(["个", "个", "处", "座", "条", "项", "所"])],
     "area": lambda r: [r.choice(["亩", "万亩", "平方米", "公里"])],
     "rate": lambda r: ["%"],
     "times": lambda r: [r.choice(["人次", "期", "次", "人"])],
@@ -77,7 +80,28 @@ UNIT_CLASSES: dict[str, Callable[[random.Random], list[str]]] = {
 }
 
 
-def unit_class(alias: str) -> str:
+TYPE_UNITS = {
+    "poverty_exited": "people", "monitored": "people", "monitored_unstable": "people", "monitored_marginal": "people",
+    "monitored_sudden_hardship": "people", "registered_poor": "people", "relocation": "people",
+    "minimum_living": "people", "extreme_poverty_support": "people", "employment": "people",
+    "disability_subsidy": "people", "yulu": "times", "education_aid": "times", "training": "times",
+    "public_welfare_jobs": "jobs", "travel_subsidy": "money", "industry_subsidy": "money", "microcredit": "money",
+    "linkage_fund_projects": "money", "anti_poverty_insurance": "money", "collective_economy": "money",
+    "income": "money", "consumption_support": "money", "east_west_cooperation": "money", "ecommerce": "money",
+    "pv_station": "count", "drinking_water": "count", "infrastructure": "count", "living_environment": "count",
+    "poor_village": "count", "housing_safety": "people", "medical_security": "people", "risk_warning": "count",
+    "resident_support": "people", "industry_scale": "area",
+}
+
+
+def unit_class(alias: str, type_id: str | None = None) -> str:
+    money_words = ("资金", "补贴", "补助", "奖补", "贷款", "信贷", "基金", "收入", "分红", "投资", "保险", "金额", "收益")
+    if any(k in alias for k in money_words):
+        return "money"
+    if "率" in alias:
+        return "rate"
+    if type_id in TYPE_UNITS:
+        return TYPE_UNITS[type_id]
     if any(k in alias for k in ("资金", "补贴", "补助", "奖补", "贷款", "信贷", "基金", "收入", "分红", "投资", "保险", "金额", "收益")):
         return "money"
     if "率" in alias:
@@ -135,10 +159,28 @@ class _Builder:
 
 def _sentence(b: _Builder, rng: random.Random, pick) -> None:
     alias, tid = pick()
-    units = UNIT_CLASSES[unit_class(alias)](rng)
+    units = UNIT_CLASSES[unit_class(alias, tid)](rng)
     t = rng.random()
     if rng.random() < 0.3:
         b.text(rng.choice(TIMES) + ",")
+    if rng.random() < 0.25:  # 监测户94户190人,其中:2023年新增66户127人;5月集中排查新增24户47人 ...
+        group = rng.choice(GROUPS)
+        i = b.span(group, INDICATOR, None)
+        for u in ("户", "人"):
+            b.link(b.span(_quantity(rng, u), QUANTITY), i)
+        b.text(rng.choice([",其中:", ",其中", ",其中,"]))
+        for k in range(rng.randint(1, 3)):
+            if k:
+                b.text(rng.choice([";", ",", "；"]))
+            r = rng.random()
+            if r < 0.3:
+                b.text(f"{rng.randint(1, 12)}月")
+            b.text(rng.choice(["", rng.choice(ACTIVITIES), rng.choice(SOURCES)]))
+            b.text(rng.choice(STATUS))
+            for u in ("户", "人")[: rng.randint(1, 2)]:
+                b.link(b.span(_quantity(rng, u), QUANTITY), i)
+        b.text(rng.choice(["。", "。", "\n"]))
+        return
     if t < 0.30:  # 全镇脱贫户776户1605人(,其中新增66户127人)
         b.text(rng.choice(SCOPES))
         i = b.span(alias, INDICATOR, tid)
@@ -169,14 +211,14 @@ def _sentence(b: _Builder, rng: random.Random, pick) -> None:
             alias2, tid2 = pick()
             b.text("、")
             i2 = b.span(alias2, INDICATOR, tid2)
-            b.link(b.span(_quantity(rng, UNIT_CLASSES[unit_class(alias2)](rng)[0]), QUANTITY), i2)
+            b.link(b.span(_quantity(rng, UNIT_CLASSES[unit_class(alias2, tid2)](rng)[0]), QUANTITY), i2)
     elif t < 0.84:  # list: A 5个, B 3个, C 2个
         for k in range(rng.randint(2, 4)):
             alias_k, tid_k = (alias, tid) if k == 0 else pick()
             if k:
                 b.text(rng.choice(["、", ",", ";"]))
             i = b.span(alias_k, INDICATOR, tid_k)
-            b.link(b.span(_quantity(rng, UNIT_CLASSES[unit_class(alias_k)](rng)[0]), QUANTITY), i)
+            b.link(b.span(_quantity(rng, UNIT_CLASSES[unit_class(alias_k, tid_k)](rng)[0]), QUANTITY), i)
     elif t < 0.92:  # a quantity with no indicator in its sentence
         b.text(rng.choice(["完成投资", "覆盖", "惠及群众", "涉及", "辐射带动"]))
         b.span(_quantity(rng, rng.choice(["万元", "人", "户", "个"])), QUANTITY)

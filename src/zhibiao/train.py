@@ -48,7 +48,7 @@ DEFAULTS: dict[str, Any] = {
     },
     "train": {
         "epochs": 20, "batch_size": 32, "lr": 2e-3, "encoder_lr": None, "weight_decay": 0.01, "warmup": 0.1,
-        "link_weight": 1.0, "seed": 13, "device": "cpu", "threads": None, "patience": None,
+        "link_weight": 1.0, "noisy_candidates": True, "seed": 13, "device": "cpu", "threads": None, "patience": None,
         "local_files_only": True,
     },
 }
@@ -188,6 +188,23 @@ def _batches(ds, batch_size: int, seed: int, epoch: int):
     return batches
 
 
+def _with_predicted_candidates(logits: torch.Tensor, texts, indicators, targets):
+    """Add the tagger's own predicted INDICATOR spans that overlap no gold indicator to the
+    linker's candidates, so that it learns to pass over the tagger's false positives."""
+    from .model.network import spans_from_tags, viterbi
+
+    seqs = viterbi(logits.cpu(), [len(t) for t in texts])
+    new_inds, new_targets = [], []
+    for seq, gold, tg in zip(seqs, indicators, targets):
+        extra = [(s, e) for s, e, lab in spans_from_tags(seq) if lab == "INDICATOR"
+                 and not any(s < ge and gs < e for gs, ge in gold)]
+        cands = sorted(set(gold) | set(extra))
+        remap = {k: cands.index(g) for k, g in enumerate(gold)}
+        new_inds.append(cands)
+        new_targets.append([remap[t] if t >= 0 else -1 for t in tg])
+    return new_inds, new_targets
+
+
 @dataclass
 class TrainResult:
     model: Any
@@ -263,6 +280,7 @@ def train(cfg: dict[str, Any], output: str | Path | None = None, *, base_dir: st
     ce_tags = torch.nn.CrossEntropyLoss(ignore_index=-100)
     ce_links = torch.nn.CrossEntropyLoss()
     link_w = float(tc["link_weight"])
+    noisy = bool(tc.get("noisy_candidates"))
     texts, spans_col = train_ds["text"], train_ds["spans"]
     qcol, icol, tcol = train_ds["quantities"], train_ds["indicators"], train_ds["targets"]
 
@@ -283,8 +301,11 @@ def train(cfg: dict[str, Any], output: str | Path | None = None, *, base_dir: st
             loss = ce_tags(logits.reshape(-1, logits.size(-1)), tags.reshape(-1))
             bq = [[tuple(x) for x in qcol[i]] for i in idx]
             if any(bq):
-                links = model._to(Featurizer.links(bt, bq, [[tuple(x) for x in icol[i]] for i in idx],
-                                                   [list(tcol[i]) for i in idx]))
+                bi = [[tuple(x) for x in icol[i]] for i in idx]
+                bt_targets = [list(tcol[i]) for i in idx]
+                if noisy and epoch > 0:
+                    bi, bt_targets = _with_predicted_candidates(logits.detach(), bt, bi, bt_targets)
+                links = model._to(Featurizer.links(bt, bq, bi, bt_targets))
                 loss = loss + link_w * ce_links(net.link_logits(states, links), links["target"])
             opt.zero_grad()
             loss.backward()
