@@ -23,6 +23,19 @@ from zhibiao.io.markup import parse_markup  # noqa: E402
 from zhibiao.validate import validate_document  # noqa: E402
 
 SEED_TEXTS = ROOT.parent / "shared" / "seeds"
+TYPES_TSV = ROOT / "annotations" / "indicator_types.tsv"
+
+
+def load_gold_types() -> dict[str, str]:
+    """annotations/indicator_types.tsv: indicator surface (normalised) -> gold taxonomy type id."""
+    if not TYPES_TSV.exists():
+        return {}
+    out = {}
+    for line in TYPES_TSV.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            surface, _, type_id = line.partition("\t")
+            out[surface.strip()] = type_id.strip()
+    return out
 
 
 def heldout(doc_id: str) -> bool:
@@ -30,7 +43,11 @@ def heldout(doc_id: str) -> bool:
     return bool(digits) and int(digits) % 5 == 0
 
 
-def build_dir(src_dir: Path, kind: str) -> tuple[list[dict], list[str]]:
+def build_dir(src_dir: Path, kind: str, gold_types: dict[str, str]) -> tuple[list[dict], list[str]]:
+    from dataclasses import replace
+
+    from zhibiao.normalize import normalize
+
     docs, problems = [], []
     for path in sorted(src_dir.glob("*.txt")):
         rel = path.relative_to(ROOT)
@@ -47,6 +64,8 @@ def build_dir(src_dir: Path, kind: str) -> tuple[list[dict], list[str]]:
         else:
             doc.meta["split"] = "heldout" if heldout(doc.id) else "train"
         doc.meta.setdefault("kind", kind)
+        doc.entities = [replace(e, indicator_type=e.indicator_type or gold_types.get(normalize(e.text).text))
+                        if e.label == "INDICATOR" else e for e in doc.entities]
         problems += [str(p) for p in validate_document(doc, str(rel))]
         docs.append(doc_to_dict(doc))
     return docs, problems
@@ -57,9 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="only check that the JSONL files are up to date")
     args = ap.parse_args(argv)
     status = 0
+    gold_types = load_gold_types()
     for kind, src, out in (("seed", "annotations/seeds/src", "annotations/seeds.jsonl"),
                            ("authored", "annotations/authored/src", "annotations/authored.jsonl")):
-        docs, problems = build_dir(ROOT / src, kind)
+        docs, problems = build_dir(ROOT / src, kind, gold_types)
         for p in problems:
             print(p, file=sys.stderr)
         status |= bool(problems)
@@ -72,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             target.write_text(payload, encoding="utf-8")
             nq = sum(1 for d in docs for e in d["entities"] if e["label"] == "QUANTITY")
-            print(f"{out}: {len(docs)} documents, {nq} quantities, {sum(len(d['relations']) for d in docs)} links")
+            untyped = sum(1 for d in docs for e in d["entities"] if e["label"] == "INDICATOR" and not e.get("indicator_type"))
+            print(f"{out}: {len(docs)} documents, {nq} quantities, {sum(len(d['relations']) for d in docs)} links, "
+                  f"{untyped} indicators without a gold type")
     return status
 
 

@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
         "dev_fraction": 0.1,            # share of training documents held back for checkpoint choice
         "generator_share": 0.0,         # generated windows, as a share of the real training windows
         "generator_seed": 7,
+        "oversample": {},               # meta.split -> times its documents' windows are repeated (e.g. {seed: 3})
         "taxonomy": None,               # extra taxonomy YAML (extends the bundled one)
     },
     "model": {
@@ -245,7 +246,9 @@ def train(cfg: dict[str, Any], output: str | Path | None = None, *, base_dir: st
 
     model_cfg = ModelConfig(**{k: v for k, v in mc.items()})
     max_len = model_cfg.max_len
-    train_ds = build_dataset(train_docs, max_len)
+    over = {str(k): int(v) for k, v in (dc.get("oversample") or {}).items()}
+    weighted = [d for d in train_docs for _ in range(max(1, over.get(str(d.meta.get("split")), 1)))]
+    train_ds = build_dataset(weighted, max_len)
     n_real = len(train_ds)
     share = float(dc.get("generator_share") or 0)
     if share > 0:
