@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from zhibiao.evaluate import evaluate
     from zhibiao.extract import load
-    from zhibiao.train import load_config, read_annotations, train
+    from zhibiao.train import data_hash, load_config, read_annotations, train
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default=str(ROOT / "training/default.yaml"))
@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         folds = [f for f in folds if f[0] in args.only]
     results = {"name": args.name, "config": args.config, "overrides": args.set, "folds": {},
+               "data_hash": data_hash(seeds + authored)[:12],
                "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
                "command": " ".join(["python", "training/loo.py", "--config", args.config]
                                    + [x for s in args.set for x in ("--set", s)] + ["--name", args.name])}

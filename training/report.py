@@ -43,7 +43,7 @@ def summarize(res: dict) -> dict:
 
 
 def loo_section(res: dict) -> list[str]:
-    lines = [f"### `{res['name']}`", "", f"Command: `{res['command']}`  ",
+    lines = [f"### `{res['name']}`", "", f"Command: `{res['command']}`  ", f"Data: {res.get('data_hash', '?')}  ",
              f"Wall time: {res['wall_seconds'] / 60:.1f} min ({res['machine']})", ""]
     lines += ["| fold | gold links | link F1 relaxed | link F1 strict | quantity F1 | INDICATOR F1 | value acc | type acc | link ECE | rules link F1 relaxed | rules quantity F1 | train s |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -72,13 +72,15 @@ def render() -> Path:
              "(`zhibiao.baseline`) is scored on the same documents.", ""]
     if loo:
         lines += ["## Configurations compared", "",
-                  "| run | mean seed link F1 (relaxed) | rules | margin | worst seed | mean quantity F1 | mean value acc | held-out link F1 |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| run | seed folds | mean seed link F1 (relaxed) | rules | margin | worst seed | mean quantity F1 | mean value acc | held-out link F1 | held-out rules | data |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for res in loo:
             s = summarize(res)
-            lines.append(f"| `{res['name']}` | {_f(s.get('mean_link'))} | {_f(s.get('mean_rules'))} | {_f(s.get('margin'))} | "
+            n_seeds = sum(1 for k in res["folds"] if k != "heldout")
+            ho = res["folds"].get("heldout", {}).get("rules", {}).get("link_relaxed_f1")
+            lines.append(f"| `{res['name']}` | {n_seeds} | {_f(s.get('mean_link'))} | {_f(s.get('mean_rules'))} | {_f(s.get('margin'))} | "
                          f"{_f(s.get('worst_link'))} | {_f(s.get('mean_quantity'))} | {_f(s.get('mean_value'))} | "
-                         f"{_f(s.get('heldout_link'))} |")
+                         f"{_f(s.get('heldout_link'))} | {_f(ho)} | {res.get('data_hash', '?')} |")
         lines.append("")
         default = next((r for r in loo if r["name"] == "default"), loo[0])
         s = summarize(default)

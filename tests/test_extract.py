@@ -1,0 +1,95 @@
+"""The library API: zhibiao.load() -> Extractor -> Records, offsets into the caller's text."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import zhibiao
+from zhibiao.extract import default_model_path, records_to_dataframe
+from zhibiao.records import RECORD_FIELDS, Record
+
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SHIPPED = (default_model_path() / "model.safetensors").exists()
+
+MESSY = [
+    "截止11月21日,大佛镇脱贫户776户1605人,监测户94户190人,其中:2023年新增66户127人。",
+    "對全鎮(zhèn)２３戶７８人監(jiān)測對象進行精準識別,發(fā)放補貼54.3萬(wàn)元。",
+    "用好到户产业资金３１．１万元，外出务工补助32.9 万元。",
+]
+
+
+@pytest.fixture(scope="module", params=["rules"] + (["default"] if SHIPPED else []))
+def nlp(request):
+    return zhibiao.load(None if request.param == "default" else request.param)
+
+
+def test_record_has_exactly_the_spec_fields():
+    assert RECORD_FIELDS == ("indicator", "indicator_type", "quantity", "value", "value_max", "unit",
+                             "normalized_value", "normalized_unit", "approximate", "start", "end",
+                             "indicator_start", "indicator_end", "sentence", "score", "doc_id")
+
+
+def _check_offsets(text, records):
+    for r in records:
+        assert isinstance(r, Record)
+        assert text[r.start:r.end] == r.quantity
+        if r.indicator is not None:
+            assert text[r.indicator_start:r.indicator_end] == r.indicator
+        assert r.quantity in r.sentence or r.sentence in text
+        assert 0.0 <= r.score <= 1.0
+
+
+def test_offsets_on_messy_inputs(nlp):
+    for text in MESSY:
+        recs = nlp(text, doc_id="x", all_quantities=True)
+        assert recs, text
+        _check_offsets(text, recs)
+        assert all(r.doc_id == "x" for r in recs)
+
+
+@pytest.mark.skipif(not SEEDS.exists(), reason="../shared/seeds not present")
+def test_offsets_over_the_seed_reports(nlp):
+    for path in sorted(SEEDS.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        recs = nlp(text, doc_id=path.name, all_quantities=True)
+        assert len(recs) > 10
+        _check_offsets(text, recs)
+
+
+def test_values_are_parsed(nlp):
+    recs = nlp("发放外出务工补助32.9万元,惠及脱贫户3000余户。", all_quantities=True)
+    by_q = {r.quantity: r for r in recs}
+    assert by_q["32.9万元"].normalized_value == 329000.0 and by_q["32.9万元"].normalized_unit == "元"
+    assert by_q["3000余户"].value == 3000.0 and by_q["3000余户"].approximate is True
+
+
+def test_pipe_matches_single_calls_and_accepts_pairs(nlp):
+    single = [nlp(t, doc_id=f"d{k}") for k, t in enumerate(MESSY)]
+    piped = list(nlp.pipe([(f"d{k}", t) for k, t in enumerate(MESSY)], batch_size=2))
+    assert [[r.to_dict() for r in rs] for rs in piped] == [[r.to_dict() for r in rs] for rs in single]
+    plain = list(nlp.pipe(MESSY))
+    assert [len(rs) for rs in plain] == [len(rs) for rs in single]
+    assert nlp(MESSY[0]) == nlp(MESSY[0])  # calls are independent and repeatable
+
+
+def test_dataframe(nlp):
+    df = records_to_dataframe(nlp(MESSY[0]))
+    assert list(df.columns) == list(RECORD_FIELDS) and len(df) > 0
+
+
+def test_bad_input_type(nlp):
+    with pytest.raises(TypeError):
+        nlp(b"bytes are not text")
+
+
+@pytest.mark.skipif(not SHIPPED, reason="no shipped model in models/default")
+def test_load_without_arguments_gives_the_shipped_model():
+    nlp = zhibiao.load()
+    recs = nlp("大佛镇脱贫户776户1605人。")
+    assert {(r.quantity, r.indicator) for r in recs} == {("776户", "脱贫户"), ("1605人", "脱贫户")}
+
+
+def test_missing_model_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(zhibiao.errors.ZhibiaoError, match="does not exist"):
+        zhibiao.load(tmp_path / "nope")
