@@ -83,7 +83,11 @@ def cmd_convert(args) -> int:
     from .io.convert import read_any, write_any
 
     docs = read_any(args.input, args.from_format, _label_map(args.label_map))
-    write_any(docs, args.output, args.to_format)
+    # gold goes to Label Studio as annotations (it reads back as gold); `zhibiao prelabel` writes predictions
+    fmt = "labelstudio-annotations" if args.to_format == "labelstudio" else args.to_format
+    if fmt == "auto" and str(args.output).endswith(".json"):
+        fmt = "labelstudio-annotations"
+    write_any(docs, args.output, fmt)
     print(f"wrote {len(docs)} document(s) to {args.output}", file=sys.stderr)
     return 0
 
