@@ -28,8 +28,8 @@ from ..records import Link, Prediction, Span
 from ..sentences import NUMERAL, sentence_windows
 from ..taxonomy import Taxonomy
 from .lexicon import Lexicon
-from .network import (CharEncoder, Featurizer, ModelConfig, PretrainedEncoder, ZhibiaoNet, spans_from_tags,
-                      viterbi)
+from .network import (CharEncoder, Featurizer, ModelConfig, PretrainedEncoder, ZhibiaoNet, snap_quantities,
+                      spans_from_tags, viterbi)
 from .vocab import CharVocab
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
@@ -188,6 +188,8 @@ class ZhibiaoModel:
             for s, e, label in spans_from_tags(seq):
                 score = float(probs[b, torch.arange(s, e), torch.tensor(seq[s:e])].mean())
                 spans.append((s, e, label, score))
+            if self.cfg.snap_quantities:
+                spans = snap_quantities(texts[b], spans)
             spans_per.append(spans)
         qs = [[(s, e) for s, e, lab, _ in sp if lab == "QUANTITY"] for sp in spans_per]
         ins = [[(s, e) for s, e, lab, _ in sp if lab == "INDICATOR"] for sp in spans_per]

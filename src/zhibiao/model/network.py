@@ -48,6 +48,7 @@ class ModelConfig:
     span_dim: int = 128
     link_hidden: int = 128
     char_classes: bool = True      # embedding of the character's class (digit, numeral, punctuation ...)
+    snap_quantities: bool = True   # decoding: predicted quantity edges snap to the quantity grammar
     conv_kernel: int = 3           # residual local convolution before the transformer (0: off)
     tags: tuple[str, ...] = TAGS
     encoder_config: dict[str, Any] = field(default_factory=dict)  # HF config of a pretrained encoder
@@ -380,3 +381,42 @@ def spans_from_tags(tags: Sequence[int]) -> list[tuple[int, int, str]]:
         if name.startswith("B-"):
             start, label = k, name[2:]
     return spans
+
+
+def snap_quantities(text: str, spans: list[tuple[int, int, str, float]]) -> list[tuple[int, int, str, float]]:
+    """Snap predicted QUANTITY spans to the quantity grammar of :mod:`zhibiao.quantity`.
+
+    The model decides which numbers are quantities; where a predicted quantity overlaps matches
+    of the grammar, it is replaced by those matches (a merged ``94户190人`` becomes two quantities,
+    a split ``31.`` + ``1万元`` one). Spans with no overlapping match are kept as predicted; an
+    INDICATOR that a snapped quantity would overlap is kept and the quantity is left as predicted.
+    """
+    from ..quantity import QUANTITY_PATTERN
+
+    matches = [m.span() for m in QUANTITY_PATTERN.finditer(text)]
+    if not matches:
+        return spans
+    indicators = [(s, e) for s, e, lab, _ in spans if lab != "QUANTITY"]
+    out: list[tuple[int, int, str, float]] = []
+    seen: set[tuple[int, int]] = set()
+    for s, e, lab, score in spans:
+        if lab != "QUANTITY":
+            out.append((s, e, lab, score))
+            continue
+        hits = [(a, b) for a, b in matches if a < e and s < b]
+        if not hits or any(a < ie and ia < b for a, b in hits for ia, ie in indicators):
+            hits = [(s, e)]
+        for a, b in hits:
+            if (a, b) not in seen:
+                seen.add((a, b))
+                out.append((a, b, lab, score))
+    out.sort(key=lambda x: (x[0], x[1]))
+    # drop quantities that now overlap an earlier quantity (keep the first)
+    final, last_end = [], -1
+    for sp in out:
+        if sp[2] == "QUANTITY":
+            if sp[0] < last_end:
+                continue
+            last_end = sp[1]
+        final.append(sp)
+    return final
