@@ -1,31 +1,76 @@
 """The indicator taxonomy: canonical indicator types, their aliases, and the mention -> type map.
 
-``Taxonomy.load()`` reads the bundled ``resources/indicators.yaml``; ``extend=`` adds user YAML
-files of the same schema (a user type with an existing id replaces it). :meth:`Taxonomy.classify`
-maps a mention to a type id:
+``Taxonomy.load()`` reads the bundled ``resources/indicators.yaml`` (schema documented at the
+top of that file); ``extend=`` adds user YAML files of the same schema, where a user type that
+re-uses an existing id replaces that type whole. :meth:`Taxonomy.classify` maps an indicator
+mention to a type id:
 
-1. exact alias (after light normalisation: whitespace, full-width, traditional -> simplified,
-   pinyin artefacts, surrounding quotes);
-2. else the longest alias contained in the mention (ties: the type listed first);
-3. else character-bigram similarity to the closest alias, above a threshold;
-4. else ``"other"``.
+1. ``exact``: the normalised mention is an alias (normalisation: whitespace removed,
+   full-width -> half-width, traditional -> simplified with OpenCC ``t2s``, pinyin artefacts
+   such as ``鎮(zhèn)`` dropped, quote marks removed);
+2. ``contains``: else the longest alias contained in the mention (ties: the type listed first),
+   so a coordination ``脱贫户、监测户`` or a modified form ``全镇环保公益性岗位人数`` lands;
+3. ``similar``: else the alias with the highest character-bigram Dice similarity, when it
+   reaches the threshold (default 0.6);
+4. else ``"other"`` (method ``none``).
+
+Every invalid file raises :class:`~zhibiao.errors.TaxonomyError` whose message starts with the
+file (or ``<dict>`` source) and names the offending type id / alias.
 """
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterator, Sequence, Union
 
 import yaml
 
 from .errors import TaxonomyError
 
-__all__ = ["IndicatorType", "Taxonomy", "OTHER", "load_taxonomy"]
+__all__ = ["IndicatorType", "Taxonomy", "OTHER", "DEFAULT_THRESHOLD", "load_taxonomy", "normalize_mention"]
 
 OTHER = "other"
-_QUOTES = "“”‘’\"'「」『』《》"
+DEFAULT_THRESHOLD = 0.6
+BUNDLED = "zhibiao/resources/indicators.yaml"
+
+_ID = re.compile(r"[a-z][a-z0-9_]*\Z")
+_QUOTES = str.maketrans("", "", "“”‘’\"'「」『』《》〈〉")
+_TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ"
+# a parenthesised lowercase latin run (optionally tone-marked) right after a Han character:
+# the pinyin annotation some sites splice into traditional text, 鎮(zhèn), 發(fā)
+_PINYIN = re.compile(rf"(?<=[\u3400-\u9fff\uf900-\ufaff])\((?:[a-z{_TONED}])+\)")
+_SPACE = re.compile(r"\s+")
+
+PathLike = Union[str, Path]
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=65536)
+def normalize_mention(text: str) -> str:
+    """The light normalisation applied to both aliases and mentions before matching.
+
+    Not offset-preserving (it is only used for lookup): NFKC (full-width -> half-width),
+    whitespace and quote marks removed, pinyin artefacts dropped, traditional -> simplified.
+    """
+    s = unicodedata.normalize("NFKC", text or "")
+    s = _SPACE.sub("", s).translate(_QUOTES)
+    s = _PINYIN.sub("", s)
+    return _t2s().convert(s) if s else s
+
+
+def _bigrams(s: str) -> frozenset[str]:
+    return frozenset(s[i:i + 2] for i in range(len(s) - 1)) if len(s) > 1 else frozenset((s,))
 
 
 @dataclass(frozen=True)
@@ -39,160 +84,263 @@ class IndicatorType:
         return {"id": self.id, "name": self.name, "description": self.description, "aliases": list(self.aliases)}
 
 
-def _clean(mention: str) -> str:
-    from .normalize import normalize
-
-    return normalize(mention).text.strip().strip(_QUOTES).replace(" ", "")
-
-
-def _bigrams(s: str) -> set[str]:
-    return {s[i:i + 2] for i in range(len(s) - 1)} if len(s) > 1 else {s}
-
-
 class Taxonomy:
-    def __init__(self, types: Sequence[IndicatorType], *, threshold: float = 0.6, source: str = "<taxonomy>"):
-        self.types: dict[str, IndicatorType] = {}
-        self.threshold = threshold
-        self._alias: dict[str, str] = {}
-        for t in types:
-            self._add(t, source)
-        self._by_length = sorted(self._alias.items(), key=lambda kv: -len(kv[0]))
-        self._order = {tid: k for k, tid in enumerate(self.types)}
+    """Indicator types (in file order) and the alias index built from them."""
 
-    def _add(self, t: IndicatorType, source: str, replace: bool = False) -> None:
-        if t.id in self.types and not replace:
-            raise TaxonomyError(f"{source}: duplicate type id {t.id!r}")
-        if replace and t.id in self.types:
-            for a in self.types[t.id].aliases:
-                self._alias.pop(a, None)
-        for a in t.aliases:
-            owner = self._alias.get(a)
-            if owner is not None and owner != t.id:
-                raise TaxonomyError(f"{source}: alias {a!r} of type {t.id!r} is already an alias of type {owner!r}")
-            if owner == t.id and not replace:
-                raise TaxonomyError(f"{source}: alias {a!r} listed twice in type {t.id!r}")
-        self.types[t.id] = t
-        for a in t.aliases:
-            self._alias[a] = t.id
+    def __init__(self, types: Sequence[IndicatorType] | Mapping[str, IndicatorType] = (), *,
+                 threshold: float = DEFAULT_THRESHOLD, source: str = "<taxonomy>"):
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"similarity threshold must lie in [0, 1], got {threshold}")
+        seq = list(types.values()) if isinstance(types, Mapping) else list(types)
+        self.types: dict[str, IndicatorType] = {}
+        for t in seq:
+            if t.id in self.types:
+                raise TaxonomyError(f"{source}: duplicate type id {t.id!r}")
+            self.types[t.id] = t
+        self.threshold = threshold
+        self.source = source
+        self._index(source)
+
+    # ---- index ------------------------------------------------------------------------------
+    def _index(self, source: str) -> None:
+        alias: dict[str, str] = {}
+        for t in self.types.values():
+            for a in t.aliases:
+                owner = alias.get(a)
+                if owner is not None and owner != t.id:
+                    raise TaxonomyError(f"{source}: alias {a!r} of type {t.id!r} is already an alias of type {owner!r}")
+                alias[a] = t.id
+        self._alias = alias
+        self._order = {tid: k for k, tid in enumerate(self.types)}
+        # longest first, then the type listed first: the first contained alias wins
+        self._by_length = sorted(alias.items(), key=lambda kv: (-len(kv[0]), self._order[kv[1]]))
+        self._grams = [(a, tid, _bigrams(a)) for a, tid in sorted(alias.items(), key=lambda kv: self._order[kv[1]])]
+        self._cache: dict[tuple[str, float], tuple[str, float, str]] = {}
 
     # ---- reading ----------------------------------------------------------------------------
     @staticmethod
     def _parse(data: Any, source: str) -> list[IndicatorType]:
-        if not isinstance(data, dict) or not isinstance(data.get("types"), list):
-            raise TaxonomyError(f"{source}: expected a mapping with a 'types' list")
-        out = []
-        for k, item in enumerate(data["types"]):
-            if not isinstance(item, dict):
+        """Validate one file's data (mapping with a ``types`` list) into types, in order."""
+        if not isinstance(data, Mapping) or "types" not in data:
+            raise TaxonomyError(f"{source}: expected a mapping with a 'types' list (and an optional 'version')")
+        items = data["types"]
+        if not isinstance(items, list):
+            raise TaxonomyError(f"{source}: 'types' must be a list of mappings, got {type(items).__name__}")
+        out: list[IndicatorType] = []
+        seen: dict[str, str] = {}
+        alias_owner: dict[str, str] = {}
+        for k, item in enumerate(items):
+            if not isinstance(item, Mapping):
                 raise TaxonomyError(f"{source}: types[{k}] is not a mapping")
+            where = f"type {item['id']!r}" if isinstance(item.get("id"), str) else f"types[{k}]"
             for key in ("id", "name", "aliases"):
-                if key not in item:
-                    raise TaxonomyError(f"{source}: type {item.get('id', f'#{k}')!r} lacks required field {key!r}")
+                if key not in item or item[key] is None:
+                    raise TaxonomyError(f"{source}: {where} lacks required field {key!r}")
             tid = item["id"]
-            if not isinstance(tid, str) or not tid.strip():
-                raise TaxonomyError(f"{source}: types[{k}] has an empty or non-string id")
-            aliases = item["aliases"]
-            if not isinstance(aliases, list) or not aliases:
+            if not isinstance(tid, str) or not _ID.match(tid):
+                raise TaxonomyError(f"{source}: types[{k}] has id {tid!r}; ids are snake_case ascii ([a-z][a-z0-9_]*)")
+            if tid == OTHER:
+                raise TaxonomyError(f"{source}: type id {OTHER!r} is reserved for mentions no type fits")
+            if tid in seen:
+                raise TaxonomyError(f"{source}: duplicate type id {tid!r} (types[{seen[tid]}] and types[{k}])")
+            seen[tid] = str(k)
+            name = item["name"]
+            if not isinstance(name, str) or not name.strip():
+                raise TaxonomyError(f"{source}: type {tid!r} has an empty or non-string name")
+            desc = item.get("description", "")
+            if desc is None:
+                desc = ""
+            if not isinstance(desc, str):
+                raise TaxonomyError(f"{source}: type {tid!r} has a non-string description")
+            raw = item["aliases"]
+            if not isinstance(raw, list) or not raw:
                 raise TaxonomyError(f"{source}: type {tid!r} needs a non-empty list of aliases")
-            for a in aliases:
-                if not isinstance(a, str) or not a.strip():
-                    raise TaxonomyError(f"{source}: type {tid!r} has a non-string or empty alias {a!r}")
-            out.append(IndicatorType(tid, str(item["name"]), str(item.get("description", "")),
-                                     tuple(_clean(a) for a in aliases)))
+            aliases: list[str] = []
+            for a in raw:
+                if not isinstance(a, str):
+                    raise TaxonomyError(f"{source}: type {tid!r} has a non-string alias {a!r} (quote it in YAML)")
+                norm = normalize_mention(a)
+                if not norm:
+                    raise TaxonomyError(f"{source}: type {tid!r} has an empty alias {a!r}")
+                owner = alias_owner.get(norm)
+                if owner is not None and owner != tid:
+                    raise TaxonomyError(f"{source}: alias {a!r} of type {tid!r} is already an alias of type {owner!r}")
+                alias_owner[norm] = tid
+                if norm not in aliases:
+                    aliases.append(norm)
+            out.append(IndicatorType(tid, name.strip(), " ".join(desc.split()), tuple(aliases)))
         return out
 
     @staticmethod
-    def _read(path: str | Path) -> Any:
-        path = Path(path)
+    def _read(path: PathLike) -> tuple[str, Any]:
+        p = Path(path)
+        if p.is_dir():
+            p = p / "taxonomy.yaml"
         try:
-            return yaml.safe_load(path.read_text(encoding="utf-8"))
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise TaxonomyError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         except OSError as exc:
-            raise TaxonomyError(f"{path}: cannot read taxonomy file ({exc.strerror or exc})") from None
+            raise TaxonomyError(f"{p}: cannot read taxonomy file ({exc.strerror or exc})") from None
+        return str(p), Taxonomy._yaml(text, str(p))
+
+    @staticmethod
+    def _yaml(text: str, source: str) -> Any:
+        try:
+            return yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise TaxonomyError(f"{path}: invalid YAML ({exc})") from None
+            mark = getattr(exc, "problem_mark", None)
+            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise TaxonomyError(f"{source}: invalid YAML{at}: {problem}") from None
 
     @classmethod
-    def from_dict(cls, data: Any, *, source: str = "<dict>") -> "Taxonomy":
-        return cls(cls._parse(data, source), source=source)
+    def from_dict(cls, data: Any, *, source: str = "<dict>", threshold: float = DEFAULT_THRESHOLD) -> "Taxonomy":
+        """A taxonomy from already-parsed data of the file schema (``{"types": [...]}``)."""
+        return cls(cls._parse(data, source), threshold=threshold, source=source)
 
     @classmethod
-    def load(cls, path: str | Path | None = None, *,
-             extend: str | Path | Iterable[str | Path] | None = None) -> "Taxonomy":
-        """The bundled taxonomy (or ``path``), extended by the user files in ``extend``."""
+    def load(cls, path: PathLike | None = None, *,
+             extend: PathLike | Mapping | Sequence[PathLike | Mapping] | None = None,
+             threshold: float = DEFAULT_THRESHOLD) -> "Taxonomy":
+        """The bundled taxonomy (or the file ``path``; a folder means its ``taxonomy.yaml``),
+        extended in order by the user files (or dicts) in ``extend``.
+
+        A user type whose id exists replaces that type whole and keeps its position; new types
+        are appended. An alias that ends up under two different ids is a TaxonomyError naming
+        the user file, the alias and both ids.
+        """
         if path is None:
             text = resources.files("zhibiao").joinpath("resources/indicators.yaml").read_text(encoding="utf-8")
-            source = "zhibiao/resources/indicators.yaml"
-            try:
-                data = yaml.safe_load(text)
-            except yaml.YAMLError as exc:
-                raise TaxonomyError(f"{source}: invalid YAML ({exc})") from None
+            source, data = BUNDLED, cls._yaml(text, BUNDLED)
         else:
-            source, data = str(path), cls._read(path)
-        tax = cls.from_dict(data, source=source)
-        if extend:
-            files = [extend] if isinstance(extend, (str, Path)) else list(extend)
-            for f in files:
-                for t in cls._parse(cls._read(f), str(f)):
-                    tax._add(t, str(f), replace=True)
-            tax._by_length = sorted(tax._alias.items(), key=lambda kv: -len(kv[0]))
-            tax._order = {tid: k for k, tid in enumerate(tax.types)}
+            source, data = cls._read(path)
+        tax = cls.from_dict(data, source=source, threshold=threshold)
+        for k, ext in enumerate(_as_list(extend)):
+            if isinstance(ext, Mapping):
+                src, edata = f"<extend[{k}]>", ext
+            else:
+                src, edata = cls._read(ext)
+            tax = tax._merged(cls._parse(edata, src), src)
         return tax
+
+    def _merged(self, user: Sequence[IndicatorType], source: str) -> "Taxonomy":
+        types = dict(self.types)
+        for t in user:
+            types[t.id] = t  # replaces in place (dict keeps the first position) or appends
+        owner: dict[str, str] = {}
+        user_ids = {t.id for t in user}
+        # report the clash from the user type's side
+        for t in sorted(types.values(), key=lambda t: t.id in user_ids):
+            for a in t.aliases:
+                prev = owner.get(a)
+                if prev is not None and prev != t.id:
+                    raise TaxonomyError(
+                        f"{source}: alias {a!r} of type {t.id!r} is already an alias of type {prev!r}"
+                        f" (override {prev!r} too, without that alias, to move it)")
+                owner[a] = t.id
+        return Taxonomy(list(types.values()), threshold=self.threshold, source=source)
 
     # ---- use --------------------------------------------------------------------------------
     def aliases(self) -> dict[str, str]:
-        """alias -> type id."""
+        """alias (normalised, simplified) -> type id."""
         return dict(self._alias)
 
     def classify(self, mention: str) -> str:
+        """The type id of ``mention``, or ``"other"``."""
         return self.classify_scored(mention)[0]
 
-    def classify_scored(self, mention: str) -> tuple[str, float, str]:
-        """(type id, score 0..1, method: "exact" | "contains" | "similar" | "none")."""
-        m = _clean(mention or "")
+    def classify_scored(self, mention: str, *, threshold: float | None = None) -> tuple[str, float, str]:
+        """(type id, score 0..1, method): method is ``exact`` (score 1), ``contains`` (score =
+        alias length / mention length), ``similar`` (bigram Dice score) or ``none``
+        (``"other"``, with the best similarity seen)."""
+        thr = self.threshold if threshold is None else threshold
+        key = (mention or "", thr)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._classify(normalize_mention(mention or ""), thr)
+            if len(self._cache) < 100_000:
+                self._cache[key] = hit
+        return hit
+
+    def _classify(self, m: str, thr: float) -> tuple[str, float, str]:
         if not m:
             return OTHER, 0.0, "none"
-        hit = self._alias.get(m)
-        if hit:
-            return hit, 1.0, "exact"
-        best: tuple[int, int, str] | None = None
+        tid = self._alias.get(m)
+        if tid is not None:
+            return tid, 1.0, "exact"
         for alias, tid in self._by_length:
-            if best is not None and len(alias) < best[0]:
-                break
-            if alias in m:
-                cand = (len(alias), -self._order[tid], tid)
-                if best is None or cand > best:
-                    best = cand
-        if best is not None:
-            return best[2], best[0] / len(m), "contains"
+            if len(alias) < len(m) and alias in m:
+                return tid, round(len(alias) / len(m), 6), "contains"
         grams = _bigrams(m)
-        score, tid = 0.0, OTHER
-        for alias, t in self._alias.items():
-            g = _bigrams(alias)
+        best, best_tid = 0.0, OTHER
+        for _alias, tid, g in self._grams:
             s = 2 * len(grams & g) / (len(grams) + len(g))
-            if s > score or (s == score and tid != OTHER and self._order[t] < self._order[tid]):
-                score, tid = s, t
-        if score >= self.threshold:
-            return tid, score, "similar"
-        return OTHER, score, "none"
+            if s > best:
+                best, best_tid = s, tid
+        best = round(best, 6)
+        if best_tid != OTHER and best >= thr:
+            return best_tid, best, "similar"
+        return OTHER, best, "none"
+
+    # ---- container / output -----------------------------------------------------------------
+    def get(self, type_id: str) -> IndicatorType | None:
+        return self.types.get(type_id)
+
+    def ids(self) -> list[str]:
+        return list(self.types)
+
+    def __len__(self) -> int:
+        return len(self.types)
+
+    def __iter__(self) -> Iterator[IndicatorType]:
+        return iter(self.types.values())
+
+    def __contains__(self, type_id: object) -> bool:
+        return type_id in self.types
+
+    def __repr__(self) -> str:
+        return f"Taxonomy({len(self)} types, {len(self._alias)} aliases, source={self.source!r})"
 
     def to_dict(self) -> dict[str, Any]:
         return {"version": 1, "types": [t.to_dict() for t in self.types.values()]}
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False)
+        """The taxonomy in the file schema (a snapshot loadable with :meth:`load`)."""
+        head = "# zhibiao indicator taxonomy snapshot (schema: see zhibiao/resources/indicators.yaml)\n"
+        return head + yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False, width=1000)
 
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(self.to_yaml(), encoding="utf-8")
-
-    def __len__(self) -> int:
-        return len(self.types)
-
-
-@lru_cache(maxsize=8)
-def _cached(path: str | None, extend: tuple[str, ...]) -> Taxonomy:
-    return Taxonomy.load(path, extend=list(extend) or None)
+    def save(self, path: PathLike) -> Path:
+        """Write :meth:`to_yaml` to ``path`` (a folder means ``folder/taxonomy.yaml``)."""
+        p = Path(path)
+        if p.is_dir():
+            p = p / "taxonomy.yaml"
+        p.write_text(self.to_yaml(), encoding="utf-8")
+        return p
 
 
-def load_taxonomy(path: str | Path | None = None, extend: str | Path | Sequence[str | Path] | None = None) -> Taxonomy:
-    """A cached :meth:`Taxonomy.load`."""
-    ext = () if not extend else ((str(extend),) if isinstance(extend, (str, Path)) else tuple(map(str, extend)))
-    return _cached(None if path is None else str(path), ext)
+def _as_list(extend: Any) -> list[Any]:
+    if extend is None:
+        return []
+    if isinstance(extend, (str, Path, Mapping)):
+        return [extend]
+    return list(extend)
+
+
+def _key(p: PathLike) -> tuple[str, float]:
+    q = Path(p)
+    try:
+        return str(q.resolve()), q.stat().st_mtime
+    except OSError:
+        return str(q), -1.0
+
+
+@lru_cache(maxsize=16)
+def _cached(path: tuple[str, float] | None, extend: tuple[tuple[str, float], ...]) -> Taxonomy:
+    return Taxonomy.load(None if path is None else path[0], extend=[e[0] for e in extend] or None)
+
+
+def load_taxonomy(path: PathLike | None = None, extend: PathLike | Sequence[PathLike] | None = None) -> Taxonomy:
+    """A cached :meth:`Taxonomy.load` (keyed on the files and their modification times)."""
+    ext = tuple(_key(e) for e in _as_list(extend))
+    return _cached(None if path is None else _key(path), ext)
