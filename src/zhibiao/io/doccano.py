@@ -33,7 +33,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from ..errors import AnnotationError
 from ..records import LABELS, MEASURES, AnnotatedDocument, Prediction
-from .jsonl import doc_from_dict, doc_to_dict
+from .jsonl import doc_from_dict, doc_to_dict, iter_json_lines
 
 __all__ = ["read_doccano", "iter_doccano", "write_doccano", "doccano_from_dict", "map_label", "doccano_line"]
 
@@ -139,28 +139,10 @@ def _plain_doc(obj: dict, where: str, label_map: Mapping[str, str] | None) -> An
 
 
 def iter_doccano(path: str | Path, label_map: Mapping[str, str] | None = None) -> Iterator[AnnotatedDocument]:
-    path = Path(path)
-    try:
-        fh = path.open(encoding="utf-8-sig")
-    except OSError as exc:
-        raise AnnotationError(str(path), f"cannot read file: {exc.strerror or exc}") from None
-    with fh:
-        lineno = 0
-        try:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{lineno}"
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise AnnotationError(where, f"invalid JSON ({exc.msg} at column {exc.colno}); "
-                                                 f"truncated or not JSONL?") from None
-                doc = doccano_from_dict(obj, where, label_map)
-                doc.meta.setdefault("source", where)
-                yield doc
-        except UnicodeDecodeError as exc:
-            raise AnnotationError(f"{path}:{lineno + 1}", f"not UTF-8 ({exc.reason})") from None
+    for where, obj in iter_json_lines(path):
+        doc = doccano_from_dict(obj, where, label_map)
+        doc.meta.setdefault("source", where)
+        yield doc
 
 
 def read_doccano(path: str | Path, label_map: Mapping[str, str] | None = None) -> list[AnnotatedDocument]:

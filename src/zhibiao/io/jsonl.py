@@ -19,7 +19,7 @@ from typing import Any, Iterable, Iterator
 from ..errors import AnnotationError
 from ..records import LABELS, MEASURES, AnnotatedDocument, Span
 
-__all__ = ["doc_from_dict", "doc_to_dict", "read_jsonl", "iter_jsonl", "write_jsonl"]
+__all__ = ["doc_from_dict", "doc_to_dict", "read_jsonl", "iter_jsonl", "iter_json_lines", "write_jsonl"]
 
 
 def doc_from_dict(obj: Any, where: str) -> AnnotatedDocument:
@@ -77,25 +77,38 @@ def _id_out(eid: str | None) -> Any:
     return int(eid) if eid is not None and eid.isdigit() else eid
 
 
-def iter_jsonl(path: str | Path) -> Iterator[AnnotatedDocument]:
-    """Read a project JSONL file; malformed lines raise :class:`AnnotationError` naming ``file:line``."""
+def iter_json_lines(path: str | Path) -> Iterator[tuple[str, Any]]:
+    """``(file:line, parsed object)`` for each non-blank line of a JSONL file (a UTF-8 BOM is
+    allowed); unreadable files, non-UTF-8 bytes and invalid JSON raise :class:`AnnotationError`
+    naming the file and line."""
     path = Path(path)
     try:
-        fh = path.open(encoding="utf-8")
+        fh = path.open(encoding="utf-8-sig")
     except OSError as exc:
         raise AnnotationError(str(path), f"cannot read file: {exc.strerror or exc}") from None
     with fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise AnnotationError(where, f"invalid JSON ({exc.msg} at column {exc.colno})") from None
-            doc = doc_from_dict(obj, where)
-            doc.meta.setdefault("source", where)
-            yield doc
+        lineno = 0
+        try:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                where = f"{path}:{lineno}"
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise AnnotationError(where, f"invalid JSON ({exc.msg} at column {exc.colno}); "
+                                                 f"truncated or not JSONL?") from None
+                yield where, obj
+        except UnicodeDecodeError as exc:
+            raise AnnotationError(f"{path}:{lineno + 1}", f"not UTF-8 ({exc.reason})") from None
+
+
+def iter_jsonl(path: str | Path) -> Iterator[AnnotatedDocument]:
+    """Read a project JSONL file; malformed lines raise :class:`AnnotationError` naming ``file:line``."""
+    for where, obj in iter_json_lines(path):
+        doc = doc_from_dict(obj, where)
+        doc.meta.setdefault("source", where)
+        yield doc
 
 
 def read_jsonl(path: str | Path) -> list[AnnotatedDocument]:
