@@ -50,8 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     results = {"name": args.name, "config": args.config, "overrides": args.set, "folds": {},
                "data_hash": data_hash(seeds + authored)[:12],
                "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
-               "command": " ".join(["python", "training/loo.py", "--config", args.config]
-                                   + [x for s in args.set for x in ("--set", s)] + ["--name", args.name])}
+               "resolved_config": load_config(args.config, list(args.set)),
+               "command": " ".join(["python", "training/loo.py", "--config", str(Path(args.config).relative_to(ROOT))
+                                    if Path(args.config).is_relative_to(ROOT) else args.config]
+                                   + [x for s in args.set for x in ("--set", s)] + ["--name", args.name]
+                                   + (["--only", *args.only] if args.only else []))}
     for fold, docs, extra in folds:
         cfg = load_config(args.config, list(args.set) + extra)
         t0 = time.time()
