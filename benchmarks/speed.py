@@ -143,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
         first = res["runs"][f"{args.mb[0]:g}MB"]
         rq = run_extract(Path(tmp) / f"reports-{args.mb[0]:g}mb.zip", Path(tmp) / "out-q.jsonl", args.model, ["--quantize"])
-        rq["chars_per_s"] = first["characters"] / rq["seconds"]
+        rq.update({"documents": first["documents"], "characters": first["characters"],
+                   "chars_per_s": first["characters"] / rq["seconds"], "docs_per_s": first["documents"] / rq["seconds"],
+                   "archive_mb": first["archive_mb"]})
         res["runs"][f"{args.mb[0]:g}MB int8"] = rq
     res["bert_base"] = bert_base_ratio(args.model)
     print(f"BERT-base-size ratio: {res['bert_base']['ratio']:.1f}x", flush=True)

@@ -30,6 +30,16 @@ def test_record_has_exactly_the_spec_fields():
                              "indicator_start", "indicator_end", "sentence", "score", "doc_id")
 
 
+def test_to_dict_equals_dataclasses_asdict(nlp):
+    from dataclasses import asdict
+
+    recs = nlp(MESSY[0], doc_id="x", all_quantities=True)
+    assert recs
+    for r in recs:
+        assert r.to_dict() == asdict(r)
+        assert list(r.to_dict()) == list(RECORD_FIELDS)
+
+
 def _check_offsets(text, records):
     for r in records:
         assert isinstance(r, Record)

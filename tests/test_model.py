@@ -108,6 +108,37 @@ def test_viterbi_never_emits_invalid_sequences():
     assert spans_from_tags([1, 2, 0, 3, 4, 4]) == [(0, 2, "QUANTITY"), (3, 6, "INDICATOR")]
 
 
+def test_viterbi_finds_the_best_valid_sequence_for_each_length():
+    import itertools
+
+    torch.manual_seed(1)
+    lengths = [5, 3, 1, 4, 0]
+    logits = torch.randn(len(lengths), 5, len(TAGS))
+    logp = torch.log_softmax(logits, dim=-1)
+
+    def valid(seq):
+        return all(not TAGS[c].startswith("I-") or (TAGS[p] != "O" and TAGS[p][2:] == TAGS[c][2:])
+                   for p, c in zip([0] + list(seq), seq))
+
+    for b, (n, seq) in enumerate(zip(lengths, viterbi(logits, lengths))):
+        assert len(seq) == n
+        if n == 0:
+            continue
+        best = max((s for s in itertools.product(range(len(TAGS)), repeat=n) if valid(s)),
+                   key=lambda s: sum(float(logp[b, t, k]) for t, k in enumerate(s)))
+        assert tuple(seq) == best
+
+
+def test_release_memory_is_safe_to_call():
+    from zhibiao.model.core import release_memory
+
+    release_memory()
+    release_memory()
+    # rate-limited: a second call within the interval does nothing
+    release_memory(min_interval=0.0)
+    assert release_memory(min_interval=3600.0) is False
+
+
 def test_config_errors():
     with pytest.raises(ConfigError, match="unknown key"):
         load_config(None, ["train.epochz=3"])

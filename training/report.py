@@ -115,6 +115,19 @@ def render() -> Path:
                          f"fp32 {q['fp32']['link_relaxed_f1']:.4f} (Δ {q['delta_link_f1']:+.4f}); "
                          f"{q['int8']['chars_per_s']:,.0f} vs {q['fp32']['chars_per_s']:,.0f} chars/s. "
                          f"{'Kept as the `--quantize` option (within 0.005).' if q['keep_int8'] else 'Outside 0.005: not recommended.'}")
+        lines += ["", "### Speed targets (issue \"Inference\")", "", "| target | measured | goal | met |", "|---|---|---|---|"]
+        first = next(iter(sp["runs"].values()))
+        rows = [("end-to-end characters/s, default model (fp32)", first["chars_per_s"], 60000, "{:,.0f}", ">=")]
+        q_run = next((r for k, r in sp["runs"].items() if k.endswith("int8")), None)
+        if q_run:
+            rows.append(("end-to-end characters/s, `--quantize` (int8)", q_run["chars_per_s"], 60000, "{:,.0f}", ">="))
+        if bb:
+            rows.append(("speed vs the BERT-base-size pipeline", bb["ratio"], 50, "{:.0f}×", ">="))
+        if "rss_growth" in sp:
+            rows.append(("peak RSS growth, smallest to largest input", sp["rss_growth"] * 100, 10, "{:+.1f}%", "<="))
+        for name, val, goal, fmt, op in rows:
+            ok = val >= goal if op == ">=" else abs(val) <= goal
+            lines.append(f"| {name} | {fmt.format(val)} | {op} {goal:,} | {'yes' if ok else '**no**'} |")
         lines.append("")
     out = ROOT / "BENCHMARKS.md"
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -112,7 +112,7 @@ def _batches(items: Iterable[Document | IngestError], size: int) -> Iterator[lis
 
 def extract_documents(extractor, documents: Iterable[Document | IngestError], output: str | Path, *,
                       errors: str | Path | None = None, resume: bool = False, all_quantities: bool = False,
-                      batch_size: int = 16, total: int | None = None, progress: bool = True) -> Summary:
+                      batch_size: int = 64, total: int | None = None, progress: bool = True) -> Summary:
     """Run ``extractor`` over ``documents`` into ``output``; failures go to ``errors``."""
     from tqdm.auto import tqdm
 

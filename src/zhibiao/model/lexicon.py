@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 B, M, E, S = range(4)
@@ -67,21 +68,23 @@ class Lexicon:
     def n_categories(self) -> int:
         return len(self.categories) + 1
 
-    def features(self, text: str) -> tuple[list[list[list[int]]], list[list[list[int]]]]:
-        """Per character: [4][slots] word ids and category ids (0 = none)."""
+    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per character: ``(len, 4, slots)`` word ids and category ids (0 = none); slot order B, M, E, S."""
         n = len(text)
-        wid = [[[0] * self.slots for _ in range(4)] for _ in range(n)]
-        cid = [[[0] * self.slots for _ in range(4)] for _ in range(n)]
-        fill = [[0] * 4 for _ in range(n)]
+        slots = self.slots
+        wid = [0] * (n * 4 * slots)  # flat (n, 4, slots)
+        cid = [0] * (n * 4 * slots)
+        fill = [0] * (n * 4)
         words = self.words
         prefixes = self._prefixes()
 
         def put(pos: int, slot: int, w: int, c: int) -> None:
-            k = fill[pos][slot]
-            if k < self.slots:
-                wid[pos][slot][k] = w
-                cid[pos][slot][k] = c
-                fill[pos][slot] = k + 1
+            f = pos * 4 + slot
+            k = fill[f]
+            if k < slots:
+                wid[f * slots + k] = w
+                cid[f * slots + k] = c
+                fill[f] = k + 1
 
         for i in range(n):
             for j in range(i + 1, min(n, i + self.max_len) + 1):
@@ -99,7 +102,8 @@ class Lexicon:
                     put(j - 1, E, w, c)
                     for k in range(i + 1, j - 1):
                         put(k, M, w, c)
-        return wid, cid
+        shape = (n, 4, slots)
+        return np.array(wid, dtype=np.int64).reshape(shape), np.array(cid, dtype=np.int64).reshape(shape)
 
     def _prefixes(self) -> set[str]:
         cached = getattr(self, "_prefix_cache", None)
@@ -127,12 +131,12 @@ class Lexicon:
 
 def lexicon_tensors(lexicon: Lexicon, texts: list[str], length: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Padded ``(batch, length, 4, slots)`` word-id and category-id tensors."""
-    w = torch.zeros(len(texts), length, 4, lexicon.slots, dtype=torch.long)
-    c = torch.zeros_like(w)
+    w = np.zeros((len(texts), length, 4, lexicon.slots), dtype=np.int64)
+    c = np.zeros_like(w)
     for b, t in enumerate(texts):
         if not t:
             continue
         wid, cid = lexicon.features(t[:length])
-        w[b, : len(wid)] = torch.tensor(wid, dtype=torch.long)
-        c[b, : len(cid)] = torch.tensor(cid, dtype=torch.long)
-    return w, c
+        w[b, : len(wid)] = wid
+        c[b, : len(cid)] = cid
+    return torch.from_numpy(w), torch.from_numpy(c)

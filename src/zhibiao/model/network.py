@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -101,6 +102,18 @@ _CN_NUMERALS = set("零〇一二两三四五六七八九十百千万亿")
 _DAXIE = set("壹贰叁肆伍陆柒捌玖拾佰仟")
 _MARKERS = set("余多近约超逾")
 N_CHAR_CLASSES = 11
+_CLASS_OF: dict[str, int] = {}
+
+
+def char_classes(text: str) -> list[int]:
+    """:func:`char_class` of every character (memoised per character)."""
+    get = _CLASS_OF.get
+    out = [get(ch, -1) for ch in text]
+    if -1 in out:
+        for k, ch in enumerate(text):
+            if out[k] == -1:
+                out[k] = _CLASS_OF.setdefault(ch, char_class(ch))
+    return out
 
 
 def char_class(ch: str) -> int:
@@ -232,29 +245,35 @@ class ZhibiaoNet(nn.Module):
 
 # ---- batching ------------------------------------------------------------------------------
 
+def _padded(rows: Sequence[Sequence[int]], length: int) -> torch.Tensor:
+    """``(len(rows), length)`` long tensor, each row left-aligned, zero-padded."""
+    flat = []
+    for r in rows:
+        flat.extend(r)
+        flat.extend([0] * (length - len(r)))
+    return torch.tensor(flat, dtype=torch.long).view(len(rows), length)
+
+
 class Featurizer:
     """Turns window texts (and spans) into tensors for :class:`ZhibiaoNet`."""
 
     def __init__(self, cfg: ModelConfig, vocab: CharVocab | None, lexicon: Lexicon | None, tokenizer=None):
         self.cfg, self.vocab, self.lexicon, self.tokenizer = cfg, vocab, lexicon, tokenizer
 
-    def texts(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
+    def texts(self, texts: Sequence[str], pad_multiple: int = 1) -> dict[str, torch.Tensor]:
+        """Batch tensors, padded to the longest text rounded up to ``pad_multiple`` (capped at
+        ``max_len``). Inference rounds up so that few distinct shapes reach the encoder: every new
+        shape costs kernel caches and fragments the heap (RSS then grows with input size)."""
         length = max(1, max(len(t) for t in texts))
+        if pad_multiple > 1:
+            length = max(length, min(self.cfg.max_len, -(-length // pad_multiple) * pad_multiple))
         batch: dict[str, torch.Tensor] = {}
-        mask = torch.zeros(len(texts), length, dtype=torch.long)
-        for b, t in enumerate(texts):
-            mask[b, : len(t)] = 1
-        batch["attention_mask"] = mask
+        batch["attention_mask"] = (torch.arange(length).unsqueeze(0)
+                                   < torch.tensor([len(t) for t in texts]).unsqueeze(1)).long()
         if self.cfg.char_classes:
-            cls = torch.zeros(len(texts), length, dtype=torch.long)
-            for b, t in enumerate(texts):
-                cls[b, : len(t)] = torch.tensor([char_class(ch) for ch in t], dtype=torch.long)
-            batch["char_class"] = cls
+            batch["char_class"] = _padded([char_classes(t) for t in texts], length)
         if self.tokenizer is None:
-            ids = torch.zeros(len(texts), length, dtype=torch.long)
-            for b, t in enumerate(texts):
-                ids[b, : len(t)] = torch.tensor(self.vocab.encode(t), dtype=torch.long)
-            batch["input_ids"] = ids
+            batch["input_ids"] = _padded([self.vocab.encode(t) for t in texts], length)
         else:
             batch.update(self._tokenize(texts, length))
         if self.cfg.lexicon:
@@ -302,23 +321,28 @@ class Featurizer:
                 rows.append((b, q, cands, tgt))
         nc = max((len(r[2]) for r in rows), default=0)
         n = len(rows)
-        out = {
+        c_start = np.zeros((n, nc), dtype=np.int64)
+        c_end = np.ones((n, nc), dtype=np.int64)
+        c_bucket = np.zeros((n, nc), dtype=np.int64)
+        c_feats = np.zeros((n, nc, N_PAIR_FEATS), dtype=np.float32)
+        c_mask = np.zeros((n, nc), dtype=bool)
+        for k, (_, _, cands, _) in enumerate(rows):
+            if cands:
+                m = len(cands)
+                c_start[k, :m] = [c[0] for c in cands]
+                c_end[k, :m] = [c[1] for c in cands]
+                c_bucket[k, :m] = [c[2] for c in cands]
+                c_feats[k, :m] = [c[3] for c in cands]
+                c_mask[k, :m] = True
+        return {
             "q_batch": torch.tensor([r[0] for r in rows], dtype=torch.long),
             "q_start": torch.tensor([r[1][0] for r in rows], dtype=torch.long),
             "q_end": torch.tensor([r[1][1] for r in rows], dtype=torch.long),
-            "c_start": torch.zeros(n, nc, dtype=torch.long),
-            "c_end": torch.ones(n, nc, dtype=torch.long),
-            "c_bucket": torch.zeros(n, nc, dtype=torch.long),
-            "c_feats": torch.zeros(n, nc, N_PAIR_FEATS),
-            "c_mask": torch.zeros(n, nc, dtype=torch.bool),
+            "c_start": torch.from_numpy(c_start), "c_end": torch.from_numpy(c_end),
+            "c_bucket": torch.from_numpy(c_bucket), "c_feats": torch.from_numpy(c_feats),
+            "c_mask": torch.from_numpy(c_mask),
             "target": torch.tensor([r[3] for r in rows], dtype=torch.long),
         }
-        for k, (_, _, cands, _) in enumerate(rows):
-            for j, (s, e, bucket, feats) in enumerate(cands):
-                out["c_start"][k, j], out["c_end"][k, j], out["c_bucket"][k, j] = s, e, bucket
-                out["c_feats"][k, j] = torch.tensor(feats)
-                out["c_mask"][k, j] = True
-        return out
 
 
 # ---- decoding ------------------------------------------------------------------------------
@@ -343,26 +367,29 @@ def viterbi(logits: torch.Tensor, lengths: Sequence[int]) -> list[list[int]]:
     logp = torch.log_softmax(logits.float(), dim=-1)
     neg = torch.tensor(-1e9)
     trans = torch.where(_ALLOWED, torch.tensor(0.0), neg)  # (prev, cur)
-    bsz, length, _ = logp.shape
+    bsz, length, n_tags = logp.shape
     score = logp[:, 0] + torch.where(_START_OK, torch.tensor(0.0), neg)
-    back = []
+    lens = torch.tensor(list(lengths)).unsqueeze(1)
+    keep = torch.arange(n_tags).expand(bsz, n_tags)
+    back = torch.empty(max(0, length - 1), bsz, n_tags, dtype=torch.long)
     for t in range(1, length):
-        cand = score.unsqueeze(2) + trans.unsqueeze(0)  # (B, prev, cur)
-        best, arg = cand.max(1)
-        new = best + logp[:, t]
-        active = torch.tensor([t < n for n in lengths]).unsqueeze(1)
-        score = torch.where(active, new, score)
-        back.append(torch.where(active, arg, torch.arange(len(TAGS)).expand_as(arg)))
+        best, arg = (score.unsqueeze(2) + trans.unsqueeze(0)).max(1)  # over prev: (B, cur)
+        active = t < lens
+        score = torch.where(active, best + logp[:, t], score)
+        back[t - 1] = torch.where(active, arg, keep)
+    back_np = back.numpy()
+    last = score.argmax(1).tolist()
     out = []
     for b in range(bsz):
         n = lengths[b]
         if n == 0:
             out.append([])
             continue
-        tag = int(score[b].argmax())
+        tag = last[b]
         seq = [tag]
-        for t in range(n - 1, 0, -1):
-            tag = int(back[t - 1][b, tag])
+        col = back_np[:, b, :]
+        for t in range(n - 2, -1, -1):
+            tag = int(col[t, tag])
             seq.append(tag)
         out.append(seq[::-1])
     return out
