@@ -139,6 +139,54 @@ def test_sigkill_then_resume_gives_exactly_the_uninterrupted_records(tmp_path, r
     assert out.read_bytes() == full.read_bytes()
 
 
+class Recording:
+    """Wraps an extractor and records the texts of every predict call."""
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, []
+
+    def predict(self, texts, ids=None):
+        self.calls.append(list(ids))
+        return self.inner.predict(texts, ids)
+
+    def records(self, p, all_quantities=False):
+        return self.inner.records(p, all_quantities)
+
+
+def _cut_after(out: Path, keep: int) -> None:
+    """Leave OUT as a kill would after ``keep`` documents were written."""
+    log = out.with_name(out.name + ".progress.jsonl")
+    entries = log.read_text(encoding="utf-8").splitlines()[:keep]
+    log.write_text("".join(e + "\n" for e in entries), encoding="utf-8")
+
+
+def test_resume_predicts_a_partly_done_batch_whole(tmp_path, rules):
+    src = make_reports(tmp_path / "in", 10)
+    out = tmp_path / "o.jsonl"
+    extract_documents(rules, iter_documents([src]), out, batch_size=4, progress=False)
+    full = out.read_bytes()
+    _cut_after(out, 5)  # batch 2 (documents 5-8) killed after its first document
+    rec = Recording(rules)
+    s = extract_documents(rec, iter_documents([src]), out, resume=True, batch_size=4, progress=False)
+    assert s.skipped == 5
+    assert [len(c) for c in rec.calls] == [4, 2]  # batch 1 skipped, batch 2 whole, batch 3
+    assert out.read_bytes() == full
+
+
+@pytest.mark.skipif(not (Path(__file__).resolve().parents[1] / "models/default/model.safetensors").exists(),
+                    reason="no shipped model")
+def test_resume_with_the_model_gives_identical_bytes(tmp_path):
+    nlp = load()
+    src = make_reports(tmp_path / "in", 9)
+    out = tmp_path / "o.jsonl"
+    extract_documents(nlp, iter_documents([src]), out, batch_size=4, progress=False)
+    full = out.read_bytes()
+    for keep in (1, 6):
+        _cut_after(out, keep)
+        extract_documents(nlp, iter_documents([src]), out, resume=True, batch_size=4, progress=False)
+        assert out.read_bytes() == full
+
+
 def test_resume_of_a_finished_run_changes_nothing(tmp_path, rules):
     src = make_reports(tmp_path / "in", 6)
     out = tmp_path / "o.jsonl"

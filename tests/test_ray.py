@@ -84,7 +84,10 @@ def test_predictor_equals_single_process_on_seeds(model):
                                 batch_format="pyarrow", compute=pool(2)))
     rows = sorted_rows(out)
     assert all(r["error"] is None for r in rows)
-    assert [{f: r[f] for f in RECORD_FIELDS} for r in rows] == expected
+    got = [{f: r[f] for f in RECORD_FIELDS} for r in rows]
+    # actors group documents differently: a score may move in its last digit (float rounding)
+    assert [{**r, "score": None} for r in got] == [{**e, "score": None} for e in expected]
+    assert all(abs(r["score"] - e["score"]) <= 1e-5 for r, e in zip(got, expected))
     assert list(out.column_names[:len(RECORD_FIELDS)]) == list(RECORD_FIELDS)
 
 

@@ -127,7 +127,7 @@ def extract_documents(extractor, documents: Iterable[Document | IngestError], ou
     seen: set[str] = set()
     with errors_path.open("w", encoding="utf-8") as err:
         for batch in _batches(documents, batch_size):
-            todo: list[Document] = []
+            members: list[Document] = []
             for item in batch:
                 if isinstance(item, IngestError):
                     summary.failures += 1
@@ -138,12 +138,15 @@ def extract_documents(extractor, documents: Iterable[Document | IngestError], ou
                     err.write(_error_line(item.doc_id, ZhibiaoError(f"duplicate doc_id {item.doc_id!r}")))
                     continue
                 seen.add(item.doc_id)
-                if item.doc_id in log.done:
-                    summary.skipped += 1
+                members.append(item)
+            todo = [d for d in members if d.doc_id not in log.done]
+            summary.skipped += len(members) - len(todo)
+            # A resumed batch is predicted whole, done documents included, so every document is
+            # computed in the same company as in an uninterrupted run: identical records, scores too.
+            results = _predict(extractor, members, all_quantities) if todo else []
+            for doc, res in zip(members, results):
+                if doc.doc_id in log.done:
                     continue
-                todo.append(item)
-            results = _predict(extractor, todo, all_quantities)
-            for doc, res in zip(todo, results):
                 if isinstance(res, BaseException):
                     summary.failures += 1
                     err.write(_error_line(doc.doc_id, res))

@@ -52,7 +52,12 @@ _MALLOC_TRIM = _malloc_trim()
 
 
 TRIM_INTERVAL_S = 2.0
-PAD_MULTIPLE = 8  # inference windows are padded to a multiple of this (few distinct shapes)
+# Inference shapes: windows are padded to a multiple of PAD_MULTIPLE characters and batches to a
+# multiple of ROW_MULTIPLE rows (the last window repeated, its results dropped). Few distinct
+# tensor shapes keep glibc's heap from fragmenting (measured: peak RSS plateaus instead of
+# creeping up with input size) and cost no measurable speed.
+PAD_MULTIPLE = 16
+ROW_MULTIPLE = 8
 _TRIM_STATE = {"last": 0.0}
 
 
@@ -216,6 +221,10 @@ class ZhibiaoModel:
         if not texts:
             return []
         self.net.eval()
+        n_real = len(texts)
+        if ROW_MULTIPLE > 1 and n_real % ROW_MULTIPLE:
+            # repeat the last window so the batch has a round number of rows (results are dropped)
+            texts = list(texts) + [texts[-1]] * (ROW_MULTIPLE - n_real % ROW_MULTIPLE)
         batch = self._to(self.featurizer.texts(texts, pad_multiple=PAD_MULTIPLE))
         states, logits = self.net.encode(batch)
         lengths = [len(t) for t in texts]
@@ -234,7 +243,7 @@ class ZhibiaoModel:
         ins = [[(s, e) for s, e, lab, _ in sp if lab == "INDICATOR"] for sp in spans_per]
         out = [WindowPrediction(spans=sp, links=[]) for sp in spans_per]
         if not any(qs):
-            return out
+            return out[:n_real]
         links = self._to(self.featurizer.links(texts, qs, ins))
         link_probs = torch.softmax(self.net.link_logits(states, links).float(), dim=-1).cpu()
         row = 0
@@ -246,7 +255,7 @@ class ZhibiaoModel:
                 choice = int(p.argmax())
                 out[b].links.append((q_idx[k], None if choice == 0 else i_idx[choice - 1], float(p[choice])))
                 row += 1
-        return out
+        return out[:n_real]
 
     def _padded_length(self, n: int) -> int:
         return max(n, min(self.cfg.max_len, -(-n // PAD_MULTIPLE) * PAD_MULTIPLE))
