@@ -146,6 +146,17 @@ def test_config_errors():
         load_config(None, ["train.epochs"])
 
 
+def test_config_file_free_maps_and_unknown_keys(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("data:\n  oversample: {seed: 3, authored: 2}\ntrain:\n  epochs: 2\n", encoding="utf-8")
+    got = load_config(cfg)
+    assert got["data"]["oversample"] == {"seed": 3, "authored": 2} and got["train"]["epochs"] == 2
+    assert load_config(cfg, ["data.oversample={}"])["data"]["oversample"] == {}
+    cfg.write_text("train:\n  epochz: 2\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown config key 'epochz'"):
+        load_config(cfg)
+
+
 # ---- bad model folders ---------------------------------------------------------------------
 
 def test_bad_model_folders(overfit, tmp_path):

@@ -61,12 +61,19 @@ class ConfigError(ZhibiaoError):
 
 # ---- config ------------------------------------------------------------------------------
 
-def _merge(base: dict, over: dict, where: str) -> dict:
+# config values that are free-form maps (their keys are data, not config keys): replaced whole
+FREE_MAPS = {("data", "oversample")}
+
+
+def _merge(base: dict, over: dict, where: str, path: tuple[str, ...] = ()) -> dict:
     out = copy.deepcopy(base)
     for k, v in (over or {}).items():
         if k not in out:
             raise ConfigError(f"{where}: unknown config key {k!r}")
-        out[k] = _merge(out[k], v, f"{where}.{k}") if isinstance(out[k], dict) and isinstance(v, dict) else v
+        if isinstance(out[k], dict) and isinstance(v, dict) and path + (k,) not in FREE_MAPS:
+            out[k] = _merge(out[k], v, f"{where}.{k}", path + (k,))
+        else:
+            out[k] = v
     return out
 
 
