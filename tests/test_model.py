@@ -134,7 +134,7 @@ def test_release_memory_is_safe_to_call():
 
     release_memory()
     release_memory()
-    # rate-limited: a second call within the interval does nothing
+    # rate-limited: right after a trim, a call that asks for an hour's gap does nothing
     release_memory(min_interval=0.0)
     assert release_memory(min_interval=3600.0) is False
 

@@ -33,8 +33,8 @@ from ..records import Link, Prediction, Span
 from ..sentences import NUMERAL, sentence_windows
 from ..taxonomy import Taxonomy
 from .lexicon import Lexicon
-from .network import (CharEncoder, Featurizer, ModelConfig, PretrainedEncoder, ZhibiaoNet, snap_quantities,
-                      spans_from_tags, viterbi)
+from .network import (CharEncoder, Featurizer, ModelConfig, PretrainedEncoder, ZhibiaoNet, padded_length,
+                      snap_quantities, spans_from_tags, viterbi)
 from .vocab import CharVocab
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
@@ -53,7 +53,7 @@ _MALLOC_TRIM = _malloc_trim()
 
 TRIM_INTERVAL_S = 2.0
 # Inference shapes: windows are padded to a multiple of PAD_MULTIPLE characters and batches to a
-# multiple of ROW_MULTIPLE rows (the last window repeated, its results dropped). Few distinct
+# multiple of ROW_MULTIPLE rows (the last window repeated through the encoder only). Few distinct
 # tensor shapes keep glibc's heap from fragmenting (measured: peak RSS plateaus instead of
 # creeping up with input size) and cost no measurable speed.
 PAD_MULTIPLE = 16
@@ -64,10 +64,11 @@ _TRIM_STATE = {"last": 0.0}
 def release_memory(min_interval: float = 0.0) -> bool:
     """Hand freed heap pages back to the OS (glibc ``malloc_trim``); True if it ran.
 
-    Windows of ever-changing shapes fragment glibc's heap: without this, a long batch run's RSS
-    creeps up with input size (measured: +32% from 5 MB to 50 MB of reports); with it, it stays
-    flat. ``min_interval`` (seconds) rate-limits it: trimming after every small batch makes the
-    allocator fault the same pages back in. A no-op where the C library has no ``malloc_trim``.
+    Freed tensor memory otherwise stays in glibc's heap between calls. The round inference shapes
+    (PAD_MULTIPLE, ROW_MULTIPLE) are what keep peak RSS flat in input size; trimming brings the
+    resting RSS back down between calls. ``min_interval`` (seconds) rate-limits it: trimming after
+    every call cost ~15% speed (the allocator faults the same pages back in). A no-op where the C
+    library has no ``malloc_trim``.
     """
     if _MALLOC_TRIM is None:
         return False
@@ -222,11 +223,10 @@ class ZhibiaoModel:
             return []
         self.net.eval()
         n_real = len(texts)
-        if ROW_MULTIPLE > 1 and n_real % ROW_MULTIPLE:
-            # repeat the last window so the batch has a round number of rows (results are dropped)
-            texts = list(texts) + [texts[-1]] * (ROW_MULTIPLE - n_real % ROW_MULTIPLE)
-        batch = self._to(self.featurizer.texts(texts, pad_multiple=PAD_MULTIPLE))
+        filler = [texts[-1]] * (-n_real % ROW_MULTIPLE)  # round number of rows for the encoder only
+        batch = self._to(self.featurizer.texts(list(texts) + filler, pad_multiple=PAD_MULTIPLE))
         states, logits = self.net.encode(batch)
+        logits = logits[:n_real]  # the filler rows end here: decoding and linking see real windows
         lengths = [len(t) for t in texts]
         tag_seqs = viterbi(logits.cpu(), lengths)
         probs = torch.softmax(logits.float(), dim=-1).cpu().numpy().astype(np.float64)
@@ -243,7 +243,7 @@ class ZhibiaoModel:
         ins = [[(s, e) for s, e, lab, _ in sp if lab == "INDICATOR"] for sp in spans_per]
         out = [WindowPrediction(spans=sp, links=[]) for sp in spans_per]
         if not any(qs):
-            return out[:n_real]
+            return out
         links = self._to(self.featurizer.links(texts, qs, ins))
         link_probs = torch.softmax(self.net.link_logits(states, links).float(), dim=-1).cpu()
         row = 0
@@ -255,22 +255,18 @@ class ZhibiaoModel:
                 choice = int(p.argmax())
                 out[b].links.append((q_idx[k], None if choice == 0 else i_idx[choice - 1], float(p[choice])))
                 row += 1
-        return out[:n_real]
-
-    def _padded_length(self, n: int) -> int:
-        return max(n, min(self.cfg.max_len, -(-n // PAD_MULTIPLE) * PAD_MULTIPLE))
+        return out
 
     def _length_batches(self, lengths: Sequence[int], batch_size: int) -> list[list[int]]:
         """Window indices in batches of one padded length each, shortest first.
 
-        A window is always padded to the same length whatever else is in the call, so its
-        scores do not depend on how documents were grouped into calls (single process, ``pipe``
-        and Ray actors give identical records)."""
-        order = sorted(range(len(lengths)), key=lambda k: lengths[k])
+        A window is padded to the same length whatever else is in the call, so grouping
+        documents differently changes only the batch's row count (scores may then move in their
+        sixth decimal; ``zhibiao.batch`` re-predicts a part-done batch whole on resume)."""
+        keys = [padded_length(n, PAD_MULTIPLE, self.cfg.max_len) for n in lengths]
         out: list[list[int]] = []
-        for k in order:
-            if out and len(out[-1]) < batch_size and \
-                    self._padded_length(lengths[out[-1][0]]) == self._padded_length(lengths[k]):
+        for k in sorted(range(len(lengths)), key=lambda k: lengths[k]):
+            if out and len(out[-1]) < batch_size and keys[out[-1][0]] == keys[k]:
                 out[-1].append(k)
             else:
                 out.append([k])

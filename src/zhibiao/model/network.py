@@ -254,6 +254,11 @@ def _padded(rows: Sequence[Sequence[int]], length: int) -> torch.Tensor:
     return torch.tensor(flat, dtype=torch.long).view(len(rows), length)
 
 
+def padded_length(n: int, multiple: int, max_len: int) -> int:
+    """``n`` rounded up to a multiple of ``multiple``, but never past ``max_len`` (nor below ``n``)."""
+    return max(n, min(max_len, -(-n // multiple) * multiple))
+
+
 class Featurizer:
     """Turns window texts (and spans) into tensors for :class:`ZhibiaoNet`."""
 
@@ -264,9 +269,7 @@ class Featurizer:
         """Batch tensors, padded to the longest text rounded up to ``pad_multiple`` (capped at
         ``max_len``). Inference rounds up so that few distinct shapes reach the encoder: every new
         shape costs kernel caches and fragments the heap (RSS then grows with input size)."""
-        length = max(1, max(len(t) for t in texts))
-        if pad_multiple > 1:
-            length = max(length, min(self.cfg.max_len, -(-length // pad_multiple) * pad_multiple))
+        length = padded_length(max(1, max(len(t) for t in texts)), pad_multiple, self.cfg.max_len)
         batch: dict[str, torch.Tensor] = {}
         batch["attention_mask"] = (torch.arange(length).unsqueeze(0)
                                    < torch.tensor([len(t) for t in texts]).unsqueeze(1)).long()
