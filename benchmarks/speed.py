@@ -4,8 +4,10 @@
 
 1. Builds zip archives of report text from the repo's own texts (the seed reports and the
    authored passages, repeated with distinct document ids) of about 5 MB and 50 MB.
-2. Runs ``zhibiao extract ARCHIVE -o OUT.jsonl`` in a fresh process for each and records wall
-   time, characters/s, documents/s and the process's peak RSS.
+2. Runs ``zhibiao extract ARCHIVE -o OUT.jsonl`` (default flags: ``--workers auto``, one worker
+   process per core) in a fresh process for each and records wall time, characters/s, documents/s
+   and peak RSS (the reading process plus its workers); the smallest input also runs in one process
+   (``--workers 1 --threads 2``) and with ``--quantize``.
 3. Times the same document pipeline on a slice with a BERT-base-size encoder (12 layers, hidden
    768, random init: the size a user fine-tuning a Chinese BERT would run) and reports the ratio.
 4. int8 dynamic quantisation: speed, and link F1 on the held-out authored split against fp32.
@@ -55,20 +57,32 @@ import resource, sys, time
 from zhibiao.cli import main
 t = time.time()
 rc = main(sys.argv[1:])
-print("RESULT", rc, time.time() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print("RESULT", rc, time.time() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
 
 
 def run_extract(archive: Path, out: Path, model: str | None, extra: list[str]) -> dict:
-    cmd = [sys.executable, "-c", _RUN, "extract", str(archive), "-o", str(out), "--no-progress", "--threads", "2"] + extra
+    """``zhibiao extract ARCHIVE -o OUT --no-progress EXTRA`` in a fresh process.
+
+    With worker processes (``--workers``, default ``auto``) the job's memory is the reading and
+    writing process plus each worker: ``peak_rss_mb`` is the reader's peak plus ``workers`` times the
+    largest worker peak (an upper bound: the peaks need not coincide)."""
+    from zhibiao.batch import resolve_workers
+
+    cmd = [sys.executable, "-c", _RUN, "extract", str(archive), "-o", str(out), "--no-progress"] + extra
     if model:
         cmd += ["--model", model]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     line = next((l for l in proc.stdout.splitlines() if l.startswith("RESULT")), None)
     if line is None:
         raise RuntimeError(f"extract failed: {proc.stderr[-2000:]}")
-    _, rc, secs, rss_kb = line.split()
-    return {"exit": int(rc), "seconds": float(secs), "peak_rss_mb": int(rss_kb) / 1024}
+    _, rc, secs, rss_kb, child_kb = line.split()
+    workers = resolve_workers(extra[extra.index("--workers") + 1] if "--workers" in extra else "auto")
+    main_mb, worker_mb = int(rss_kb) / 1024, (int(child_kb) / 1024 if workers > 1 else 0.0)
+    return {"exit": int(rc), "seconds": float(secs), "workers": workers, "main_rss_mb": main_mb,
+            "worker_rss_mb": worker_mb, "peak_rss_mb": main_mb + (workers * worker_mb if workers > 1 else 0.0),
+            "flags": " ".join(extra)}
 
 
 def bert_base_ratio(model_path: str | None, n_chars: int = 20000) -> dict:
@@ -142,11 +156,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{mb:g} MB: {r['chars_per_s']:,.0f} chars/s, {r['docs_per_s']:.1f} docs/s, peak RSS {r['peak_rss_mb']:.0f} MB",
                   flush=True)
         first = res["runs"][f"{args.mb[0]:g}MB"]
-        rq = run_extract(Path(tmp) / f"reports-{args.mb[0]:g}mb.zip", Path(tmp) / "out-q.jsonl", args.model, ["--quantize"])
-        rq.update({"documents": first["documents"], "characters": first["characters"],
-                   "chars_per_s": first["characters"] / rq["seconds"], "docs_per_s": first["documents"] / rq["seconds"],
-                   "archive_mb": first["archive_mb"]})
-        res["runs"][f"{args.mb[0]:g}MB int8"] = rq
+        for name, flags in (("1 process", ["--workers", "1", "--threads", "2"]), ("int8", ["--quantize"])):
+            rq = run_extract(Path(tmp) / f"reports-{args.mb[0]:g}mb.zip", Path(tmp) / "out-q.jsonl", args.model, flags)
+            rq.update({"documents": first["documents"], "characters": first["characters"],
+                       "chars_per_s": first["characters"] / rq["seconds"], "docs_per_s": first["documents"] / rq["seconds"],
+                       "archive_mb": first["archive_mb"]})
+            res["runs"][f"{args.mb[0]:g}MB {name}"] = rq
+            print(f"{args.mb[0]:g} MB {name}: {rq['chars_per_s']:,.0f} chars/s", flush=True)
     res["bert_base"] = bert_base_ratio(args.model)
     print(f"BERT-base-size ratio: {res['bert_base']['ratio']:.1f}x", flush=True)
     res["quantize"] = quantize_check(args.model)

@@ -108,27 +108,55 @@ _SLOW_RUN = textwrap.dedent("""
             return self.inner.predict(texts, ids)
         def records(self, p, all_quantities=False): return self.inner.records(p, all_quantities)
 
-    extract_documents(Slow(load("rules")), iter_documents([sys.argv[1]]), sys.argv[2], resume=True,
-                      batch_size=2, progress=False)
+    if __name__ == "__main__":
+        extract_documents(Slow(load("rules")), iter_documents([sys.argv[1]]), sys.argv[2], resume=True,
+                          batch_size=2, progress=False, workers=int(sys.argv[3]))
 """)
 
 
-def test_sigkill_then_resume_gives_exactly_the_uninterrupted_records(tmp_path, rules):
+def _children(pid: int) -> set[int]:
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.add(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigkill_then_resume_gives_exactly_the_uninterrupted_records(tmp_path, rules, workers):
     src = make_reports(tmp_path / "in", 80)
     full = tmp_path / "full.jsonl"
     extract_documents(rules, iter_documents([src]), full, progress=False)
     out = tmp_path / "killed.jsonl"
     script = tmp_path / "slow.py"
     script.write_text(_SLOW_RUN, encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, str(script), str(src), str(out)])
+    proc = subprocess.Popen([sys.executable, str(script), str(src), str(out), str(workers)])
     progress = tmp_path / "killed.jsonl.progress.jsonl"
-    deadline = time.time() + 60
+    deadline = time.time() + 90
     while time.time() < deadline:
         if progress.exists() and len(progress.read_text().splitlines()) >= 10:
             break
         time.sleep(0.02)
+    kids = _children(proc.pid)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    if workers > 1:  # worker processes do not outlive a killed parent
+        assert kids
+        deadline = time.time() + 20
+        while any(_alive(k) for k in kids) and time.time() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(k) for k in kids)
     logged = len(progress.read_text().splitlines())
     assert 10 <= logged < 80, "the run must have been killed part-way"
     # a torn trailing write must not survive the resume
@@ -199,3 +227,68 @@ def test_resume_of_a_finished_run_changes_nothing(tmp_path, rules):
 
 def test_bad_output_extension(tmp_path):
     assert main(["extract", str(tmp_path), "-o", str(tmp_path / "x.xlsx"), "--model", "rules", "--no-progress"]) == 2
+
+
+class Exploding(Recording):
+    """Fails on any text that holds BOOM (the worker must report it, not die)."""
+
+    def predict(self, texts, ids=None):
+        if any("BOOM" in t for t in texts):
+            raise ValueError("BOOM in the text")
+        return self.inner.predict(texts, ids)
+
+
+@pytest.mark.skipif(not (Path(__file__).resolve().parents[1] / "models/default/model.safetensors").exists(),
+                    reason="no shipped model")
+def test_worker_processes_give_the_bytes_of_one_process(tmp_path):
+    """--workers 2: same records file, same errors, resumable the same way."""
+    src = make_reports(tmp_path / "in", 9)
+    (src / "empty.txt").write_text("  ", encoding="utf-8")
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    common = ["--no-progress", "--batch-size", "3"]
+    assert main(["extract", str(src), "-o", str(a), "--workers", "1"] + common) == 1  # empty.txt fails
+    assert main(["extract", str(src), "-o", str(b), "--workers", "2"] + common) == 1
+    assert a.read_bytes() == b.read_bytes() and a.stat().st_size > 0
+    errors = tmp_path / "b.jsonl.errors.jsonl"
+    assert (tmp_path / "a.jsonl.errors.jsonl").read_bytes() == errors.read_bytes()
+    _cut_after(b, 4)
+    assert main(["extract", str(src), "-o", str(b), "--workers", "2", "--resume"] + common) == 1
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_a_document_failing_in_a_worker_goes_to_the_errors_file(tmp_path, rules):
+    src = make_reports(tmp_path / "in", 6)
+    (src / "r0002.txt").write_text("脱贫户12户。BOOM", encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    s = extract_documents(Exploding(rules), iter_documents([src]), out, batch_size=2, progress=False, workers=2)
+    assert s.failures == 1 and s.documents == 6
+    err = [json.loads(l) for l in (tmp_path / "o.jsonl.errors.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(Path(e["doc_id"]).name, e["error_type"]) for e in err] == [("r0002.txt", "ValueError")]
+    done = [json.loads(l)["doc_id"] for l in (tmp_path / "o.jsonl.progress.jsonl").read_text().splitlines()]
+    assert len(done) == 5
+
+
+def test_workers_must_be_positive_or_auto():
+    from zhibiao.batch import resolve_workers
+    from zhibiao.errors import ZhibiaoError
+
+    assert 1 <= resolve_workers("auto") <= 8 and resolve_workers("3") == 3
+    assert resolve_workers("auto", n_batches=1) == 1  # one batch: no worker processes
+    with pytest.raises(ZhibiaoError, match="--workers"):
+        resolve_workers(0)
+
+
+def test_workers_load_the_model_themselves_and_a_bad_model_stops_the_run(tmp_path, rules):
+    import functools
+
+    from zhibiao.errors import ZhibiaoError
+
+    src = make_reports(tmp_path / "in", 4)
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    extract_documents(rules, iter_documents([src]), a, batch_size=2, progress=False)
+    extract_documents(functools.partial(load, "rules"), iter_documents([src]), b, batch_size=2, progress=False,
+                      workers=2)
+    assert a.read_bytes() == b.read_bytes()
+    bad = functools.partial(load, str(tmp_path / "no-such-model"))
+    with pytest.raises(ZhibiaoError, match="could not load the model.*no-such-model"):
+        extract_documents(bad, iter_documents([src]), tmp_path / "c.jsonl", batch_size=2, progress=False, workers=2)

@@ -240,3 +240,88 @@ def test_missing_base_model_is_a_clear_error(tiny_data, tmp_path):
                                     f"model.base_model={str(tmp_path / 'no-such-encoder')!r}"])
     with pytest.raises(ModelLoadError, match="cannot load base model"):
         train(cfg, None, progress=False)
+
+
+# ---- decoding: quantities snap to the quantity grammar; dates and durations are dropped ---------------
+def test_snap_quantities_splits_merges_and_drops_dates():
+    from zhibiao.model.network import snap_quantities
+
+    text = "2023年监测户94户190人,发放31.1万元,历时3天,5个工作日内完成。"
+    q = lambda s: (text.index(s), text.index(s) + len(s), "QUANTITY", 0.9)  # noqa: E731
+    ind = (text.index("监测户"), text.index("监测户") + 3, "INDICATOR", 0.9)
+    split_money = [(text.index("31."), text.index("31.") + 3, "QUANTITY", 0.9),
+                   (text.index("1万元"), text.index("1万元") + 3, "QUANTITY", 0.9)]
+    spans = [q("2023年"), ind, q("94户190人")] + split_money + [q("3天"), q("5个")]
+    got = [(text[s:e], lab) for s, e, lab, _ in snap_quantities(text, spans)]
+    assert got == [("监测户", "INDICATOR"), ("94户", "QUANTITY"), ("190人", "QUANTITY"), ("31.1万元", "QUANTITY")]
+
+
+def test_indicator_bias_is_chosen_on_dev_and_saved(tiny_data, tmp_path):
+    path, docs = tiny_data
+    cfg = load_config(None, TINY + [f"data.train=[{str(path)!r}]", "train.epochs=3", "data.dev_fraction=0.34",
+                                    "train.tune_indicator_bias=[0, 1, 2]"])
+    res = train(cfg, tmp_path / "m", progress=False)
+    dec = res.metrics["decoding"]
+    assert set(dec["dev_score_by_bias"]) == {"0.0", "1.0", "2.0"}
+    assert dec["indicator_bias"] in (0.0, 1.0, 2.0)
+    best = max(dec["dev_score_by_bias"].values())
+    assert dec["dev_score_by_bias"][str(dec["indicator_bias"])] == best
+    saved = json.loads((tmp_path / "m" / "config.json").read_text(encoding="utf-8"))
+    assert saved["indicator_bias"] == dec["indicator_bias"] == res.model.cfg.indicator_bias
+
+
+def test_a_positive_indicator_bias_tags_more_indicator_characters(overfit):
+    res, docs, _ = overfit
+    model, texts = res.model, [d.text for d in docs]
+
+    def indicator_chars(bias: float) -> int:
+        model.cfg.indicator_bias = bias
+        return sum(s.end - s.start for p in model.predict_documents(texts) for s in p.indicators)
+
+    try:
+        assert indicator_chars(8.0) > indicator_chars(0.0)
+    finally:
+        model.cfg.indicator_bias = 0.0
+
+
+def test_pair_features_version_2_sees_de_between_quantity_and_candidate():
+    from zhibiao.model.network import between_marks, n_pair_features, pair_features
+
+    text = "已脱贫户、297户595人的监测户"
+    q, ind_left, ind_right = (5, 9), (0, 4), (14, 17)
+    assert text[5:9] == "297户" and text[14:17] == "监测户"
+    v1 = pair_features(text, q, [q, (9, 13)], [ind_left, ind_right], between_marks(1))
+    v2 = pair_features(text, q, [q, (9, 13)], [ind_left, ind_right], between_marks(2))
+    assert [len(f) for f in v1] == [n_pair_features(1)] * 2 and [len(f) for f in v2] == [n_pair_features(2)] * 2
+    de = len(between_marks(2)) + 1  # index of the 的 flag: after the two counts and the other marks
+    assert v2[1][de] == 1.0 and v2[0][de] == 0.0  # 的 lies between 297户 and 监测户 only
+    assert [f[:de] + f[de + 1:] for f in v2] == v1  # version 2 only adds the flag
+
+
+def test_snap_quantities_follows_the_spec_span_and_adds_missed_digit_quantities():
+    from zhibiao.model.network import snap_quantities
+
+    text = "人均收入6500元以上,20xx年建成60KW电站1座、三处车间,县道X877项目,人口17 608人,队伍2支,400余劳动力。"
+    at = lambda s, lab="QUANTITY": (text.index(s), text.index(s) + len(s), lab, 0.9)  # noqa: E731
+    spans = [at("6500元以上"), at("20x"), at("电站", "INDICATOR"), at("877项"), at("17 608人"), at("伍"),
+             at("400余")]
+    got = [(text[s:e], lab) for s, e, lab, _ in snap_quantities(text, spans)]
+    # 以上 left out; 20x is not a quantity; 877项 is part of the road's name X877
+    # a bare number (伍 of 队伍) is not a quantity; one with an approximation marker (400余) is
+    assert got == [("6500元", "QUANTITY"), ("电站", "INDICATOR"), ("17 608人", "QUANTITY"), ("400余", "QUANTITY")]
+    got = [(text[s:e], lab, sc) for s, e, lab, sc in
+           snap_quantities(text, spans, add_missed=True, score=lambda a, b: 0.25)]
+    assert ("60KW", "QUANTITY", 0.25) in got and ("1座", "QUANTITY", 0.25) in got
+    assert not any(t == "三处" for t, _, _ in got)  # only digit-led matches are added
+
+
+def test_dev_split_draws_only_from_the_given_splits():
+    from zhibiao.records import AnnotatedDocument
+    from zhibiao.train import dev_split
+
+    docs = [AnnotatedDocument(id=f"s{k}", text="x", meta={"split": "seed"}) for k in range(5)] + \
+           [AnnotatedDocument(id=f"a{k}", text="x", meta={"split": "train"}) for k in range(15)]
+    train_docs, dev = dev_split(docs, 0.2, ["train"])
+    assert len(dev) == 4 and all(d.meta["split"] == "train" for d in dev)
+    assert {d.id for d in train_docs} | {d.id for d in dev} == {d.id for d in docs}
+    assert dev_split(docs, 0.2)[1] != dev  # any split: the hash order decides (seeds included)

@@ -391,3 +391,36 @@ def test_traditional_variants_of_unit_characters_are_covered() -> None:
         trad = conv.convert(key)
         assert UNIT_PATTERN.fullmatch(trad), (key, trad)
         assert parse_quantity(f"7{trad}").normalized_unit == BASE_UNITS[key][0]
+
+
+# ---- may_hold_quantity: the encoder's window filter ----------------------------------------------
+def test_may_hold_quantity_needs_a_digit_or_a_numeral_with_a_unit():
+    from zhibiao.quantity import may_hold_quantity
+
+    for text in ("脱贫户776户", "发放３万元", "一户一档", "壹佰户", "增长5%", "2023年"):
+        assert may_hold_quantity(text), text
+    for text in ("进一步加强", "一是强化", "两不愁三保障", "十四五规划", ""):
+        assert not may_hold_quantity(text), text
+    assert may_hold_quantity("进一步,发放3万元", 0, 9) and not may_hold_quantity("进一步,发放3万元", 0, 4)
+
+
+def test_no_window_with_a_gold_quantity_is_filtered_out():
+    """Every annotated quantity (seeds and authored passages) lies in a window the filter keeps."""
+    from pathlib import Path
+
+    from zhibiao.io.jsonl import read_jsonl
+    from zhibiao.normalize import normalize
+    from zhibiao.quantity import may_hold_quantity
+    from zhibiao.sentences import sentence_windows
+
+    root = Path(__file__).resolve().parents[1] / "annotations"
+    n_checked = 0
+    for doc in [d for f in ("seeds.jsonl", "authored.jsonl") for d in read_jsonl(root / f)]:
+        norm = normalize(doc.text)
+        windows = sentence_windows(norm.text, 160)
+        for q in doc.quantities:
+            a, b = norm.from_original(q.start, q.end)
+            (wa, wb), = [(wa, wb) for wa, wb in windows if wa <= a < wb]
+            assert may_hold_quantity(norm.text, wa, wb), (doc.id, q.text)
+            n_checked += 1
+    assert n_checked > 500

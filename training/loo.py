@@ -20,8 +20,61 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+#: config keys that change decoding only: a saved fold model can be re-decoded with them
+DECODING_KEYS = ("model.indicator_bias", "model.snap_quantities", "model.add_missed_quantities",
+                 "train.tune_indicator_bias")
+
 KEYS = ["quantity_f1", "entity_INDICATOR_f1", "link_strict_f1", "link_relaxed_f1", "value_accuracy",
         "type_accuracy", "link_ece"]
+
+
+def code_version() -> str:
+    """The commit the code was at (``+changes`` when the working tree differed from it)."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "training"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+changes" if dirty else "")
+
+
+def _training_key(cfg: dict) -> str:
+    """The config less its decoding keys: equal keys train the same model."""
+    trimmed = {sec: {k: v for k, v in vals.items() if f"{sec}.{k}" not in DECODING_KEYS} if isinstance(vals, dict) else vals
+               for sec, vals in cfg.items()}
+    return json.dumps(trimmed, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def fold_model(cfg: dict, folder: Path | None):
+    """``(model, train_seconds, metrics)`` of one fold: trained, or reused from ``folder`` when it
+    holds a model trained with the same config less its decoding keys, which are then applied."""
+    from zhibiao.model.core import ZhibiaoModel
+    from zhibiao.train import train, training_documents, tune_indicator_bias
+
+    key = _training_key(cfg)
+    if folder is not None and (folder / "loo_key.json").exists() \
+            and json.loads((folder / "loo_key.json").read_text(encoding="utf-8")) == key:
+        model = ZhibiaoModel.from_pretrained(folder)
+        metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+        mc, tc = cfg["model"], cfg["train"]
+        for name in ("indicator_bias", "snap_quantities", "add_missed_quantities"):
+            if name in mc:
+                setattr(model.cfg, name, mc[name])
+        if tc.get("tune_indicator_bias"):
+            _, _, dev_docs = training_documents(cfg, ROOT)
+            metrics["decoding"] = tune_indicator_bias(model, dev_docs, [float(b) for b in tc["tune_indicator_bias"]])
+        else:
+            metrics.pop("decoding", None)
+        return model, float(metrics["train_seconds"]), metrics
+    t0 = time.time()
+    res = train(cfg, folder, base_dir=ROOT, progress=False)
+    if folder is not None:
+        (folder / "loo_key.json").write_text(json.dumps(key), encoding="utf-8")
+    return res.model, time.time() - t0, res.metrics
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from zhibiao.evaluate import evaluate
     from zhibiao.extract import load
-    from zhibiao.train import data_hash, load_config, read_annotations, train
+    from zhibiao.train import data_hash, load_config, read_annotations
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default=str(ROOT / "training/default.yaml"))
@@ -37,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--name", default="base")
     ap.add_argument("--only", nargs="*", help="run only these folds (seed ids or 'heldout')")
     ap.add_argument("--write", action="store_true", help="render BENCHMARKS.md afterwards")
+    ap.add_argument("--models", metavar="DIR",
+                    help="save each fold's model to DIR/<fold>; a later run whose config differs only in "
+                         "decoding keys (%s) reuses it instead of training" % ", ".join(DECODING_KEYS))
+    ap.add_argument("--predictions", metavar="DIR",
+                    help="also write each fold's predictions to DIR/<fold>.jsonl (project JSONL; see training/errors.py)")
     args = ap.parse_args(argv)
 
     t_all = time.time()
@@ -48,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         folds = [f for f in folds if f[0] in args.only]
     results = {"name": args.name, "config": args.config, "overrides": args.set, "folds": {},
-               "data_hash": data_hash(seeds + authored)[:12],
+               "data_hash": data_hash(seeds + authored)[:12], "code": code_version(),
                "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
                "resolved_config": load_config(args.config, list(args.set)),
                "command": " ".join(["python", "training/loo.py", "--config", str(Path(args.config).relative_to(ROOT))
@@ -57,14 +115,19 @@ def main(argv: list[str] | None = None) -> int:
                                    + (["--only", *args.only] if args.only else []))}
     for fold, docs, extra in folds:
         cfg = load_config(args.config, list(args.set) + extra)
-        t0 = time.time()
-        res = train(cfg, None, base_dir=ROOT, progress=False)
-        secs = time.time() - t0
+        model, secs, fold_metrics = fold_model(cfg, Path(args.models) / fold if args.models else None)
         texts, ids = [d.text for d in docs], [d.id for d in docs]
-        m = evaluate(docs, res.model.predict_documents(texts, ids), res.model.taxonomy)
+        preds = model.predict_documents(texts, ids)
+        m = evaluate(docs, preds, model.taxonomy)
+        if args.predictions:
+            from zhibiao.io.convert import write_any
+
+            Path(args.predictions).mkdir(parents=True, exist_ok=True)
+            write_any(preds, Path(args.predictions) / f"{fold}.jsonl")
         b = evaluate(docs, rules.predict(texts, ids), rules.taxonomy)
         results["folds"][fold] = {"model": m, "rules": b, "train_seconds": round(secs, 1),
-                                  "n_gold_links": m["n_gold_links"], "epochs_run": len(res.metrics["history"])}
+                                  "n_gold_links": m["n_gold_links"], "epochs_run": len(fold_metrics["history"]),
+                                  "decoding": fold_metrics.get("decoding")}
         print(f"{fold}: link_relaxed_f1 {m['link_relaxed_f1']:.3f} (rules {b['link_relaxed_f1']:.3f}), "
               f"quantity_f1 {m['quantity_f1']:.3f}, value_acc {m['value_accuracy']:.3f}, train {secs:.0f}s", flush=True)
     results["wall_seconds"] = round(time.time() - t_all, 1)

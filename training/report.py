@@ -44,6 +44,7 @@ def summarize(res: dict) -> dict:
 
 def loo_section(res: dict) -> list[str]:
     lines = [f"### `{res['name']}`", "", f"Command: `{res['command']}`  ", f"Data: {res.get('data_hash', '?')}  ",
+             f"Code: {res.get('code', '?')}  ",
              f"Wall time: {res['wall_seconds'] / 60:.1f} min ({res['machine']})", ""]
     lines += ["| fold | gold links | link F1 relaxed | link F1 strict | quantity F1 | INDICATOR F1 | value acc | type acc | link ECE | rules link F1 relaxed | rules quantity F1 | train s |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -72,15 +73,15 @@ def render() -> Path:
              "(`zhibiao.baseline`) is scored on the same documents.", ""]
     if loo:
         lines += ["## Configurations compared", "",
-                  "| run | seed folds | mean seed link F1 (relaxed) | rules | margin | worst seed | mean quantity F1 | mean value acc | held-out link F1 | held-out rules | data |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "| run | seed folds | mean seed link F1 (relaxed) | rules | margin | worst seed | mean quantity F1 | mean value acc | held-out link F1 | held-out rules | data | code |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for res in loo:
             s = summarize(res)
             n_seeds = sum(1 for k in res["folds"] if k != "heldout")
             ho = res["folds"].get("heldout", {}).get("rules", {}).get("link_relaxed_f1")
             lines.append(f"| `{res['name']}` | {n_seeds} | {_f(s.get('mean_link'))} | {_f(s.get('mean_rules'))} | {_f(s.get('margin'))} | "
                          f"{_f(s.get('worst_link'))} | {_f(s.get('mean_quantity'))} | {_f(s.get('mean_value'))} | "
-                         f"{_f(s.get('heldout_link'))} | {_f(ho)} | {res.get('data_hash', '?')} |")
+                         f"{_f(s.get('heldout_link'))} | {_f(ho)} | {res.get('data_hash', '?')} | {res.get('code', '?')} |")
         lines.append("")
         default = next((r for r in loo if r["name"] == "default"), loo[0])
         s = summarize(default)
@@ -96,11 +97,15 @@ def render() -> Path:
     if speed_path.exists():
         sp = json.loads(speed_path.read_text(encoding="utf-8"))
         lines += ["## Speed and memory", "", f"Command: `{sp['command']}` ({sp['machine']})", "",
-                  "| input | documents | characters | seconds | characters/s | documents/s | peak RSS MB |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| input | flags | documents | characters | seconds | characters/s | documents/s | peak RSS MB |",
+                  "|---|---|---|---|---|---|---|---|"]
         for name, r in sp["runs"].items():
-            lines.append(f"| {name} | {r.get('documents', '')} | {r.get('characters', '')} | {r['seconds']:.1f} | "
-                         f"{r['chars_per_s']:,.0f} | {r.get('docs_per_s', float('nan')):.1f} | {r['peak_rss_mb']:.0f} |")
+            rss = f"{r['peak_rss_mb']:.0f}"
+            if r.get("workers", 1) > 1:
+                rss += f" ({r['main_rss_mb']:.0f} + {r['workers']} × {r['worker_rss_mb']:.0f})"
+            lines.append(f"| {name} | `{r.get('flags') or '(defaults)'}` | {r.get('documents', '')} | {r.get('characters', '')} | "
+                         f"{r['seconds']:.1f} | {r['chars_per_s']:,.0f} | {r.get('docs_per_s', float('nan')):.1f} | {rss} |")
+        lines.append("\nPeak RSS with worker processes: the reading process plus each worker's peak (an upper bound).")
         if "rss_growth" in sp:
             lines.append(f"\nPeak RSS growth from the smallest to the largest input: {sp['rss_growth'] * 100:+.1f}%.")
         bb = sp.get("bert_base")
@@ -116,7 +121,7 @@ def render() -> Path:
                          f"{q['int8']['chars_per_s']:,.0f} vs {q['fp32']['chars_per_s']:,.0f} chars/s. "
                          f"{'Kept as the `--quantize` option (within 0.005).' if q['keep_int8'] else 'Outside 0.005: not recommended.'}")
         lines += ["", "### Speed targets (issue \"Inference\")", "", "| target | measured | goal | met |", "|---|---|---|---|"]
-        fp32 = [(k, r) for k, r in sp["runs"].items() if not k.endswith("int8")]
+        fp32 = [(k, r) for k, r in sp["runs"].items() if not k.endswith(("int8", "process"))]
         rows = [(f"end-to-end characters/s, default model (fp32), {k} input", r["chars_per_s"], 60000, "{:,.0f}", ">=")
                 for k, r in fp32]
         q_run = next(((k, r) for k, r in sp["runs"].items() if k.endswith("int8")), None)

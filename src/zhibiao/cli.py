@@ -168,7 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="skip documents already complete in OUTPUT")
     p.add_argument("--errors", default=None, help="errors file (default: OUTPUT + '.errors.jsonl')")
     p.add_argument("--batch-size", type=int, default=64, help="documents per model call (default 64; windows are batched by length across them)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (per worker process with --workers > 1; default 1 there)")
+    p.add_argument("--workers", default="auto", metavar="N|auto",
+                   help="model worker processes, each with its own copy of the model (~0.5 GB); this process "
+                        "reads and writes. 'auto' (default): one per CPU, at most 8 and one per batch; 1: no workers")
     p.add_argument("--quantize", action="store_true", help="int8 dynamic quantisation of the model")
     p.add_argument("--taxonomy", default=None, help="extra indicator taxonomy YAML")
     p.add_argument("--max-unpacked-bytes", type=int, default=None, help="archive size limit once unpacked")

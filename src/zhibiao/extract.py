@@ -92,10 +92,11 @@ class Extractor:
         from .quantity import parse_quantity
 
         try:
-            v = parse_quantity(normalize(q.text).text)
+            nq = normalize(q.text)
+            v = parse_quantity(nq.text)
             value, vmax, unit, nval, nunit, approx = (v.value, v.value_max, v.unit, v.normalized_value,
                                                       v.normalized_unit, v.approximate)
-            unit = _surface_unit(q.text, unit)
+            unit = _surface_unit(q.text, unit, nq)
         except QuantityParseError:
             value = vmax = nval = None
             unit = nunit = None
@@ -110,12 +111,13 @@ class Extractor:
         )
 
 
-def _surface_unit(quantity_text: str, unit: str | None) -> str | None:
+def _surface_unit(quantity_text: str, unit: str | None, n=None) -> str | None:
     """The unit as written: the parser saw normalised text (萬元 -> 万元); give back the original
-    characters where the normalised unit ends the normalised quantity."""
+    characters where the normalised unit ends the normalised quantity (``n``: its normalisation)."""
     if not unit:
         return unit
-    n = normalize(quantity_text)
+    if n is None:
+        n = normalize(quantity_text)
     if n.text.endswith(unit):
         a, b = n.to_original(len(n.text) - len(unit), len(n.text))
         return quantity_text[a:b]

@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
         "exclude_splits": ["heldout"],  # meta.split values never trained on
         "exclude_ids": [],              # document ids left out (leave-one-out)
         "dev_fraction": 0.1,            # share of training documents held back for checkpoint choice
+        "dev_splits": None,             # draw the dev documents only from these meta.split values (None: any)
         "generator_share": 0.0,         # generated windows, as a share of the real training windows
         "generator_seed": 7,
         "oversample": {},               # meta.split -> times its documents' windows are repeated (e.g. {seed: 3})
@@ -45,12 +46,15 @@ DEFAULTS: dict[str, Any] = {
     "model": {
         "base_model": None, "hidden_size": 128, "num_layers": 2, "num_heads": 4, "intermediate_size": 512,
         "max_len": 160, "dropout": 0.1, "lexicon": True, "lex_dim": 32, "span_dim": 128, "link_hidden": 128,
-        "char_classes": True, "conv_kernel": 3,
+        "char_classes": True, "conv_kernel": 3, "pair_features_version": 1,
+        # decoding (training/loo.py --models re-decodes a saved fold model with other values)
+        "snap_quantities": True, "add_missed_quantities": False, "indicator_bias": 0.0,
     },
     "train": {
         "epochs": 20, "batch_size": 32, "lr": 2e-3, "encoder_lr": None, "weight_decay": 0.01, "warmup": 0.1,
         "link_weight": 1.0, "noisy_candidates": True, "seed": 13, "device": "cpu", "threads": None, "patience": None,
         "local_files_only": True,
+        "tune_indicator_bias": None,    # e.g. [0, 0.5, 1, 1.5, 2]: the decoding bias with the best dev score
     },
 }
 
@@ -127,11 +131,14 @@ def data_hash(docs: Sequence[AnnotatedDocument]) -> str:
     return h.hexdigest()
 
 
-def dev_split(docs: Sequence[AnnotatedDocument], fraction: float) -> tuple[list, list]:
-    """Hold back ``fraction`` of the documents (chosen by a hash of the id, so it is stable)."""
+def dev_split(docs: Sequence[AnnotatedDocument], fraction: float,
+              splits: Sequence[str] | None = None) -> tuple[list, list]:
+    """Hold back ``fraction`` of the documents (chosen by a hash of the id, so it is stable), drawn
+    only from documents whose ``meta.split`` is in ``splits`` when that is given."""
     if fraction <= 0 or len(docs) < 2:
         return list(docs), []
-    keyed = sorted(docs, key=lambda d: hashlib.md5(d.id.encode("utf-8")).hexdigest())
+    eligible = [d for d in docs if splits is None or d.meta.get("split") in set(splits)]
+    keyed = sorted(eligible, key=lambda d: hashlib.md5(d.id.encode("utf-8")).hexdigest())
     n_dev = max(1, round(len(docs) * fraction))
     dev_ids = {d.id for d in keyed[:n_dev]}
     return [d for d in docs if d.id not in dev_ids], [d for d in docs if d.id in dev_ids]
@@ -220,6 +227,42 @@ class TrainResult:
     output: Path | None
 
 
+def training_documents(cfg: dict[str, Any], base: Path) -> tuple[list, list, list]:
+    """``(all, train, dev)`` documents of a run: the data files less excluded splits and ids."""
+    dc = cfg["data"]
+    docs = read_annotations(dc["train"], dc.get("format", "auto"), base)
+    excluded_splits = set(dc.get("exclude_splits") or [])
+    excluded_ids = set(map(str, dc.get("exclude_ids") or []))
+    docs = [d for d in docs if d.meta.get("split") not in excluded_splits and d.id not in excluded_ids]
+    if not docs:
+        raise ConfigError("no training documents left after exclude_splits / exclude_ids")
+    splits = dc.get("dev_splits")
+    train_docs, dev_docs = dev_split(docs, float(dc.get("dev_fraction") or 0), list(splits) if splits else None)
+    return docs, train_docs, dev_docs
+
+
+def _dev_score(m: dict[str, float]) -> float:
+    """What checkpoint choice and decoding choice maximise on the dev split."""
+    return m["link_relaxed_f1"] + 0.5 * m["quantity_f1"]
+
+
+def tune_indicator_bias(model, dev_docs: Sequence[AnnotatedDocument], candidates: Sequence[float]) -> dict[str, Any]:
+    """Set ``model.cfg.indicator_bias`` to the candidate with the best dev score (ties: the smallest).
+
+    A from-scratch tagger under-tags indicators (generic nouns such as 项目, 培训); a quantity whose
+    indicator is not tagged cannot be linked. Biasing the INDICATOR tags up in decoding gives the
+    linker more candidates; the dev split, never the test documents, says how much."""
+    from .evaluate import evaluate
+
+    scores = {}
+    for b in sorted(set(candidates)):
+        model.cfg.indicator_bias = b
+        scores[b] = _dev_score(evaluate(dev_docs, model.predict_documents([d.text for d in dev_docs]), model.taxonomy))
+    best = max(sorted(scores), key=lambda b: (scores[b], -b))
+    model.cfg.indicator_bias = best
+    return {"indicator_bias": best, "dev_score_by_bias": {str(b): round(v, 4) for b, v in scores.items()}}
+
+
 def train(cfg: dict[str, Any], output: str | Path | None = None, *, base_dir: str | Path | None = None,
           progress: bool = True) -> TrainResult:
     """Train a model as ``cfg`` (see :func:`load_config`) says; write it to ``output`` if given."""
@@ -242,13 +285,7 @@ def train(cfg: dict[str, Any], output: str | Path | None = None, *, base_dir: st
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError("train.device is cuda but no CUDA device is available")
 
-    docs = read_annotations(dc["train"], dc.get("format", "auto"), base)
-    excluded_splits = set(dc.get("exclude_splits") or [])
-    excluded_ids = set(map(str, dc.get("exclude_ids") or []))
-    docs = [d for d in docs if d.meta.get("split") not in excluded_splits and d.id not in excluded_ids]
-    if not docs:
-        raise ConfigError("no training documents left after exclude_splits / exclude_ids")
-    train_docs, dev_docs = dev_split(docs, float(dc.get("dev_fraction") or 0))
+    docs, train_docs, dev_docs = training_documents(cfg, base)
     taxonomy = Taxonomy.load(extend=dc.get("taxonomy"))
 
     model_cfg = ModelConfig(**{k: v for k, v in mc.items()})
@@ -315,7 +352,7 @@ def train(cfg: dict[str, Any], output: str | Path | None = None, *, base_dir: st
                 bt_targets = [list(tcol[i]) for i in idx]
                 if noisy and epoch > 0:
                     bi, bt_targets = _with_predicted_candidates(logits.detach(), bt, bi, bt_targets)
-                links = model._to(Featurizer.links(bt, bq, bi, bt_targets))
+                links = model._to(feat.links(bt, bq, bi, bt_targets))
                 loss = loss + link_w * ce_links(net.link_logits(states, links), links["target"])
             opt.zero_grad()
             loss.backward()
@@ -329,7 +366,7 @@ def train(cfg: dict[str, Any], output: str | Path | None = None, *, base_dir: st
         if dev_docs:
             m = evaluate(dev_docs, model.predict_documents([d.text for d in dev_docs]), taxonomy)
             entry.update({"dev_link_relaxed_f1": m["link_relaxed_f1"], "dev_quantity_f1": m["quantity_f1"]})
-            score = m["link_relaxed_f1"] + 0.5 * m["quantity_f1"]
+            score = _dev_score(m)
         else:
             score = -entry["loss"]
         history.append(entry)
@@ -354,6 +391,8 @@ def train(cfg: dict[str, Any], output: str | Path | None = None, *, base_dir: st
         "train_seconds": round(time.time() - t0, 1),
         "data_hash": data_hash(docs),
     }
+    if dev_docs and tc.get("tune_indicator_bias"):
+        metrics["decoding"] = tune_indicator_bias(model, dev_docs, [float(b) for b in tc["tune_indicator_bias"]])
     if dev_docs:
         dev = evaluate(dev_docs, model.predict_documents([d.text for d in dev_docs]), taxonomy)
         metrics["dev"] = {k: round(v, 4) for k, v in dev.items()}

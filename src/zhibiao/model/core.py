@@ -30,11 +30,12 @@ import torch
 from ..errors import ModelLoadError
 from ..normalize import normalize
 from ..records import Link, Prediction, Span
-from ..sentences import NUMERAL, sentence_windows
+from ..quantity import may_hold_quantity
+from ..sentences import sentence_windows
 from ..taxonomy import Taxonomy
 from .lexicon import Lexicon
 from .network import (CharEncoder, Featurizer, ModelConfig, PretrainedEncoder, ZhibiaoNet, padded_length,
-                      snap_quantities, spans_from_tags, viterbi)
+                      snap_quantities, spans_from_tags, tag_bias, viterbi)
 from .vocab import CharVocab
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
@@ -228,16 +229,20 @@ class ZhibiaoModel:
         states, logits = self.net.encode(batch)
         logits = logits[:n_real]  # the filler rows end here: decoding and linking see real windows
         lengths = [len(t) for t in texts]
-        tag_seqs = viterbi(logits.cpu(), lengths)
+        tag_seqs = viterbi(logits.cpu(), lengths, tag_bias(self.cfg.indicator_bias))
         probs = torch.softmax(logits.float(), dim=-1).cpu().numpy().astype(np.float64)
         spans_per = []
+        b_q, i_q = self.cfg.tags.index("B-QUANTITY"), self.cfg.tags.index("I-QUANTITY")
         for b, seq in enumerate(tag_seqs):
             spans = []
             for s, e, label in spans_from_tags(seq):
                 score = float(probs[b, np.arange(s, e), seq[s:e]].mean())
                 spans.append((s, e, label, score))
             if self.cfg.snap_quantities:
-                spans = snap_quantities(texts[b], spans)
+                def q_score(s: int, e: int, p=probs[b]) -> float:  # the tagger's own QUANTITY probability
+                    return float((p[s, b_q] + p[s + 1:e, i_q].sum()) / (e - s))
+
+                spans = snap_quantities(texts[b], spans, add_missed=self.cfg.add_missed_quantities, score=q_score)
             spans_per.append(spans)
         qs = [[(s, e) for s, e, lab, _ in sp if lab == "QUANTITY"] for sp in spans_per]
         ins = [[(s, e) for s, e, lab, _ in sp if lab == "INDICATOR"] for sp in spans_per]
@@ -276,7 +281,8 @@ class ZhibiaoModel:
                           batch_size: int = 64) -> list[Prediction]:
         """Predict spans and links for whole documents, in offsets of the texts as given.
 
-        Each text is normalised; its sentence windows that hold a numeral go through the network,
+        Each text is normalised; its sentence windows that may hold a quantity (a digit, or a Chinese
+        numeral with a unit: :func:`~zhibiao.quantity.may_hold_quantity`) go through the network,
         batched across documents by length; spans map back through the offset map.
         """
         doc_ids = list(doc_ids) if doc_ids is not None else [None] * len(texts)
@@ -284,7 +290,7 @@ class ZhibiaoModel:
         jobs = []  # (doc index, window start, window text)
         for d, n in enumerate(norms):
             for a, b in sentence_windows(n.text, self.cfg.max_len):
-                if NUMERAL.search(n.text, a, b):
+                if may_hold_quantity(n.text, a, b):
                     jobs.append((d, a, n.text[a:b]))
         results: list[WindowPrediction | None] = [None] * len(jobs)
         for chunk in self._length_batches([len(j[2]) for j in jobs], batch_size):

@@ -75,8 +75,6 @@ class Lexicon:
         wid = [0] * (n * 4 * slots)  # flat (n, 4, slots)
         cid = [0] * (n * 4 * slots)
         fill = [0] * (n * 4)
-        words = self.words
-        prefixes = self._prefixes()
 
         def put(pos: int, slot: int, w: int, c: int) -> None:
             f = pos * 4 + slot
@@ -86,30 +84,38 @@ class Lexicon:
                 cid[f * slots + k] = c
                 fill[f] = k + 1
 
+        trie = self._trie()
         for i in range(n):
-            for j in range(i + 1, min(n, i + self.max_len) + 1):
-                piece = text[i:j]
-                if piece not in prefixes:
+            node = trie
+            for j in range(i, n):
+                node = node.get(text[j])
+                if node is None:
                     break
-                hit = words.get(piece)
+                hit = node.get(_WORD)
                 if hit is None:
                     continue
                 w, c = hit
-                if j - i == 1:
+                if j == i:
                     put(i, S, w, c)
                 else:
                     put(i, B, w, c)
-                    put(j - 1, E, w, c)
-                    for k in range(i + 1, j - 1):
+                    put(j, E, w, c)
+                    for k in range(i + 1, j):
                         put(k, M, w, c)
         shape = (n, 4, slots)
         return np.array(wid, dtype=np.int64).reshape(shape), np.array(cid, dtype=np.int64).reshape(shape)
 
-    def _prefixes(self) -> set[str]:
-        cached = getattr(self, "_prefix_cache", None)
+    def _trie(self) -> dict:
+        """Character trie of the words; a node's ``_WORD`` entry holds the word's (id, category)."""
+        cached = getattr(self, "_trie_cache", None)
         if cached is None:
-            cached = {w[:k] for w in self.words for k in range(1, len(w) + 1)}
-            self._prefix_cache = cached
+            cached = {}
+            for word, hit in self.words.items():
+                node = cached
+                for ch in word:
+                    node = node.setdefault(ch, {})
+                node[_WORD] = hit
+            self._trie_cache = cached
         return cached
 
     def to_json(self) -> str:
@@ -127,6 +133,9 @@ class Lexicon:
     @classmethod
     def load(cls, path: str | Path) -> "Lexicon":
         return cls.from_json(Path(path).read_text(encoding="utf-8"))
+
+
+_WORD = None  # trie key of a complete word (never a character)
 
 
 def lexicon_tensors(lexicon: Lexicon, texts: list[str], length: int) -> tuple[torch.Tensor, torch.Tensor]:
