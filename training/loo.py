@@ -69,6 +69,7 @@ def fold_model(cfg: dict, folder: Path | None):
             metrics["decoding"] = tune_indicator_bias(model, dev_docs, [float(b) for b in tc["tune_indicator_bias"]])
         else:
             metrics.pop("decoding", None)
+        metrics["reused"] = True
         return model, float(metrics["train_seconds"]), metrics
     t0 = time.time()
     res = train(cfg, folder, base_dir=ROOT, progress=False)
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         b = evaluate(docs, rules.predict(texts, ids), rules.taxonomy)
         results["folds"][fold] = {"model": m, "rules": b, "train_seconds": round(secs, 1),
                                   "n_gold_links": m["n_gold_links"], "epochs_run": len(fold_metrics["history"]),
-                                  "decoding": fold_metrics.get("decoding")}
+                                  "decoding": fold_metrics.get("decoding"), "reused_model": bool(fold_metrics.get("reused"))}
         print(f"{fold}: link_relaxed_f1 {m['link_relaxed_f1']:.3f} (rules {b['link_relaxed_f1']:.3f}), "
               f"quantity_f1 {m['quantity_f1']:.3f}, value_acc {m['value_accuracy']:.3f}, train {secs:.0f}s", flush=True)
     results["wall_seconds"] = round(time.time() - t_all, 1)

@@ -42,10 +42,20 @@ def summarize(res: dict) -> dict:
     return out
 
 
+def _wall(res: dict) -> str:
+    reused = [f for f, v in res["folds"].items() if v.get("reused_model")]
+    line = f"Wall time: {res['wall_seconds'] / 60:.1f} min ({res['machine']})"
+    if reused:
+        train_min = sum(v["train_seconds"] for v in res["folds"].values()) / 60
+        line += (f"; the models of {len(reused)} folds were reused from an earlier run of the same training config "
+                 f"(`--models`; training them took {train_min:.1f} min, the `train s` column), only decoding was re-run")
+    return line
+
+
 def loo_section(res: dict) -> list[str]:
     lines = [f"### `{res['name']}`", "", f"Command: `{res['command']}`  ", f"Data: {res.get('data_hash', '?')}  ",
              f"Code: {res.get('code', '?')}  ",
-             f"Wall time: {res['wall_seconds'] / 60:.1f} min ({res['machine']})", ""]
+             _wall(res), ""]
     lines += ["| fold | gold links | link F1 relaxed | link F1 strict | quantity F1 | INDICATOR F1 | value acc | type acc | link ECE | rules link F1 relaxed | rules quantity F1 | train s |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for fold, v in res["folds"].items():
