@@ -20,7 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-#: config keys that change decoding only: a saved fold model can be re-decoded with them
+#: config keys that change decoding only: a saved fold model can be re-decoded with them. (Decoding
+#: also enters the dev score that picks the best epoch, so a fresh run can, rarely, keep another
+#: epoch; for the shipped model's fold the weights were checked equal.)
 DECODING_KEYS = ("model.indicator_bias", "model.snap_quantities", "model.add_missed_quantities",
                  "train.tune_indicator_bias")
 
