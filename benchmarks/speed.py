@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mb", nargs="+", type=float, default=[5, 50])
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args(argv)
-    res: dict = {"machine": f"{platform.machine()}, {platform.python_version()}, 2 torch threads",
+    res: dict = {"machine": f"{platform.machine()}, Python {platform.python_version()}, {len(os.sched_getaffinity(0))} CPU cores",
                  "command": "python benchmarks/speed.py" + (f" --model {args.model}" if args.model else ""), "runs": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for mb in args.mb:
