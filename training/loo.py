@@ -63,12 +63,13 @@ def fold_model(cfg: dict, folder: Path | None):
         model = ZhibiaoModel.from_pretrained(folder)
         metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
         mc, tc = cfg["model"], cfg["train"]
-        for name in ("indicator_bias", "snap_quantities", "add_missed_quantities"):
-            if name in mc:
+        for key in DECODING_KEYS:
+            section, name = key.split(".")
+            if section == "model" and name in mc:
                 setattr(model.cfg, name, mc[name])
         if tc.get("tune_indicator_bias"):
             _, _, dev_docs = training_documents(cfg, ROOT)
-            metrics["decoding"] = tune_indicator_bias(model, dev_docs, [float(b) for b in tc["tune_indicator_bias"]])
+            metrics["decoding"], _ = tune_indicator_bias(model, dev_docs, [float(b) for b in tc["tune_indicator_bias"]])
         else:
             metrics.pop("decoding", None)
         metrics["reused"] = True

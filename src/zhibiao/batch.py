@@ -295,7 +295,7 @@ def _predict(extractor, docs: list[Document], all_quantities: bool) -> list:
 
 def run_extract(args) -> int:
     """The ``zhibiao extract`` command."""
-    from .extract import load
+    from .extract import load, model_folder
     from .ingest import iter_documents
 
     if args.engine == "ray":
@@ -312,8 +312,8 @@ def run_extract(args) -> int:
     workers = resolve_workers(getattr(args, "workers", 1),
                               None if total is None else -(-total // max(1, args.batch_size)))
     if workers > 1:  # each worker loads the model; this process only reads and writes
-        if args.model is not None and args.model != "rules" and not Path(args.model).is_dir():
-            raise ZhibiaoError(f"model folder {args.model} does not exist")
+        if args.model != "rules":
+            model_folder(args.model)  # a missing folder fails here, before any worker starts
         extractor = functools.partial(load, args.model, quantize=args.quantize, threads=args.threads or 1,
                                       taxonomy=args.taxonomy)
     else:

@@ -28,6 +28,14 @@ class Predictor(Protocol):
                           batch_size: int = 64) -> list[Prediction]: ...
 
 
+def model_folder(path: str | Path | None) -> Path:
+    """The model folder ``load(path)`` reads: ``path``, or :func:`default_model_path`; it must exist."""
+    folder = Path(path) if path is not None else default_model_path()
+    if not folder.exists():
+        raise ZhibiaoError(f"model folder {folder} does not exist")
+    return folder
+
+
 def default_model_path() -> Path:
     """``$ZHIBIAO_MODEL``, else the shipped ``models/default``."""
     env = os.environ.get("ZHIBIAO_MODEL")
@@ -111,13 +119,11 @@ class Extractor:
         )
 
 
-def _surface_unit(quantity_text: str, unit: str | None, n=None) -> str | None:
+def _surface_unit(quantity_text: str, unit: str | None, n) -> str | None:
     """The unit as written: the parser saw normalised text (萬元 -> 万元); give back the original
     characters where the normalised unit ends the normalised quantity (``n``: its normalisation)."""
     if not unit:
         return unit
-    if n is None:
-        n = normalize(quantity_text)
     if n.text.endswith(unit):
         a, b = n.to_original(len(n.text) - len(unit), len(n.text))
         return quantity_text[a:b]
@@ -139,9 +145,7 @@ def load(path: str | Path | None = None, device: str = "cpu", *, quantize: bool 
         return Extractor(RuleBaseline(tax), tax, name="rules")
     from .model.core import ZhibiaoModel
 
-    model_path = Path(path) if path is not None else default_model_path()
-    if not model_path.exists():
-        raise ZhibiaoError(f"model folder {model_path} does not exist")
+    model_path = model_folder(path)
     model = ZhibiaoModel.from_pretrained(model_path, device=device)
     if quantize:
         model.quantize()

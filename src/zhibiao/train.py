@@ -137,7 +137,8 @@ def dev_split(docs: Sequence[AnnotatedDocument], fraction: float,
     only from documents whose ``meta.split`` is in ``splits`` when that is given."""
     if fraction <= 0 or len(docs) < 2:
         return list(docs), []
-    eligible = [d for d in docs if splits is None or d.meta.get("split") in set(splits)]
+    allowed = None if splits is None else set(splits)
+    eligible = [d for d in docs if allowed is None or d.meta.get("split") in allowed]
     keyed = sorted(eligible, key=lambda d: hashlib.md5(d.id.encode("utf-8")).hexdigest())
     n_dev = max(1, round(len(docs) * fraction))
     dev_ids = {d.id for d in keyed[:n_dev]}
@@ -246,21 +247,25 @@ def _dev_score(m: dict[str, float]) -> float:
     return m["link_relaxed_f1"] + 0.5 * m["quantity_f1"]
 
 
-def tune_indicator_bias(model, dev_docs: Sequence[AnnotatedDocument], candidates: Sequence[float]) -> dict[str, Any]:
-    """Set ``model.cfg.indicator_bias`` to the candidate with the best dev score (ties: the smallest).
+def tune_indicator_bias(model, dev_docs: Sequence[AnnotatedDocument], candidates: Sequence[float]
+                        ) -> tuple[dict[str, Any], dict[str, float]]:
+    """Set ``model.cfg.indicator_bias`` to the candidate with the best dev score (ties: the smallest);
+    returns what was chosen from what, and the dev metrics with the chosen bias.
 
     A from-scratch tagger under-tags indicators (generic nouns such as 项目, 培训); a quantity whose
     indicator is not tagged cannot be linked. Biasing the INDICATOR tags up in decoding gives the
     linker more candidates; the dev split, never the test documents, says how much."""
     from .evaluate import evaluate
 
-    scores = {}
+    found = {}
     for b in sorted(set(candidates)):
         model.cfg.indicator_bias = b
-        scores[b] = _dev_score(evaluate(dev_docs, model.predict_documents([d.text for d in dev_docs]), model.taxonomy))
+        found[b] = evaluate(dev_docs, model.predict_documents([d.text for d in dev_docs]), model.taxonomy)
+    scores = {b: _dev_score(m) for b, m in found.items()}
     best = max(sorted(scores), key=lambda b: (scores[b], -b))
     model.cfg.indicator_bias = best
-    return {"indicator_bias": best, "dev_score_by_bias": {str(b): round(v, 4) for b, v in scores.items()}}
+    return ({"indicator_bias": best, "dev_score_by_bias": {str(b): round(v, 4) for b, v in scores.items()}},
+            found[best])
 
 
 def train(cfg: dict[str, Any], output: str | Path | None = None, *, base_dir: str | Path | None = None,
@@ -391,10 +396,12 @@ def train(cfg: dict[str, Any], output: str | Path | None = None, *, base_dir: st
         "train_seconds": round(time.time() - t0, 1),
         "data_hash": data_hash(docs),
     }
-    if dev_docs and tc.get("tune_indicator_bias"):
-        metrics["decoding"] = tune_indicator_bias(model, dev_docs, [float(b) for b in tc["tune_indicator_bias"]])
     if dev_docs:
-        dev = evaluate(dev_docs, model.predict_documents([d.text for d in dev_docs]), taxonomy)
+        if tc.get("tune_indicator_bias"):
+            candidates = [float(b) for b in tc["tune_indicator_bias"]]
+            metrics["decoding"], dev = tune_indicator_bias(model, dev_docs, candidates)
+        else:
+            dev = evaluate(dev_docs, model.predict_documents([d.text for d in dev_docs]), taxonomy)
         metrics["dev"] = {k: round(v, 4) for k, v in dev.items()}
     out_path = None
     if output is not None:

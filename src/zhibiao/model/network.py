@@ -475,9 +475,10 @@ def snap_quantities(text: str, spans: list[tuple[int, int, str, float]], *, add_
     ``94户190人`` becomes two quantities, a split ``31.`` + ``1万元`` one). A span with no
     overlapping match, or with digits no match covers (``17 608人``: the grammar reads ``608人``),
     is kept as predicted if it parses as a quantity with a unit or an approximation marker (``20x``
-    of ``20xx年`` and a bare ``2`` do not; ``400余`` does); an INDICATOR
-    that a snapped quantity would overlap is kept and the quantity is left as predicted. Dates and durations (:func:`is_date_or_duration`) and numbers that continue a code
-    (an ASCII letter or digit right before them: 县道X877) are dropped: the SPEC excludes them.
+    of ``20xx年`` and a bare ``2`` do not; ``400余`` does); an INDICATOR that a snapped quantity
+    would overlap is kept and the quantity is left as predicted. Dates and durations
+    (:func:`is_date_or_duration`) and numbers that continue a code (an ASCII letter or digit right
+    before them: 县道X877) are dropped: the SPEC excludes them.
 
     ``add_missed``: grammar matches that begin with an Arabic digit (``60KW``, ``约138户``) and
     overlap no predicted span become quantities too, scored by ``score(start, end)`` (over the
