@@ -254,6 +254,9 @@ def test_snap_quantities_splits_merges_and_drops_dates():
     spans = [q("2023年"), ind, q("94户190人")] + split_money + [q("3天"), q("5个")]
     got = [(text[s:e], lab) for s, e, lab, _ in snap_quantities(text, spans)]
     assert got == [("监测户", "INDICATOR"), ("94户", "QUANTITY"), ("190人", "QUANTITY"), ("31.1万元", "QUANTITY")]
+    quarter = "一二季度共有109户"  # the grammar reads 一二季度 but it does not parse: still a date
+    got = [quarter[s:e] for s, e, _, _ in snap_quantities(quarter, [(0, 4, "QUANTITY", 0.9), (6, 10, "QUANTITY", 0.9)])]
+    assert got == ["109户"]
 
 
 def test_indicator_bias_is_chosen_on_dev_and_saved(tiny_data, tmp_path):
@@ -325,3 +328,63 @@ def test_dev_split_draws_only_from_the_given_splits():
     assert len(dev) == 4 and all(d.meta["split"] == "train" for d in dev)
     assert {d.id for d in train_docs} | {d.id for d in dev} == {d.id for d in docs}
     assert dev_split(docs, 0.2)[1] != dev  # any split: the hash order decides (seeds included)
+
+
+def test_alias_spans_are_taxonomy_aliases_longest_first():
+    from zhibiao.model.lexicon import Lexicon, greedy_spans
+
+    lex = Lexicon.build({"脱贫": "poverty_exited", "脱贫户": "poverty_exited", "监测对象": "monitored", "井": "water"})
+    text = "脱贫户776户,监测对象新增,打井61口,已脱贫"
+    got = [text[a:b] for a, b in lex.alias_spans(text)]
+    assert got == ["脱贫户", "监测对象", "脱贫"]  # longest match wins; 户 (a unit word) and 井 (1 char) are not candidates
+    ends: list[int] = []
+    lex.features(text, alias_ends=ends)  # the same matches, found in the lexicon features' pass
+    assert greedy_spans(ends) == lex.alias_spans(text)
+
+
+def test_alias_candidates_link_indicators_the_tagger_missed(tiny_data, tmp_path):
+    path, docs = tiny_data
+    cfg = load_config(None, TINY + [f"data.train=[{str(path)!r}]", "train.epochs=80", "train.lr=0.01",
+                                    "model.alias_candidates=true"])
+    model = train(cfg, tmp_path / "m", progress=False).model
+    text = docs[0].text  # 大佛镇脱贫户776户1605人,监测户94户190人。
+    model.cfg.indicator_bias = -50.0  # the tagger now tags no INDICATOR: only alias candidates are left
+    pred = model.predict_documents([text])[0]
+    assert {(l.quantity.text, l.indicator.text) for l in pred.links} == {
+        ("776户", "脱贫户"), ("1605人", "脱贫户"), ("94户", "监测户"), ("190人", "监测户")}
+    assert [(s.start, s.end) for s in pred.spans] == sorted((s.start, s.end) for s in pred.spans)
+    assert sorted(s.text for s in pred.spans if s.label == "INDICATOR") == ["监测户", "脱贫户"]
+    model.cfg.alias_candidates = False  # without them nothing is left to link to
+    assert model.predict_documents([text])[0].links == []
+
+
+def test_pair_features_match_a_brute_force_count():
+    """The bisection counts and the per-window mark tables give what a plain scan gives."""
+    import random
+
+    from zhibiao.model.network import between_marks, pair_features
+
+    def brute(text, q, quantities, indicators, marks):
+        out = []
+        for i in indicators:
+            lo, hi = (q[1], i[0]) if i[0] >= q[1] else (i[1], q[0])
+            between = text[lo:hi] if hi > lo else ""
+            nq = sum(1 for s in quantities if s != q and lo <= s[0] and s[1] <= hi)
+            ni = sum(1 for s in indicators if s != i and lo <= s[0] and s[1] <= hi)
+            out.append([min(nq, 3) / 3.0, min(ni, 3) / 3.0]
+                       + [1.0 if between and any(m in between for m in g) else 0.0 for g in marks])
+        return out
+
+    rnd = random.Random(0)
+    for trial in range(400):
+        text = "".join(rnd.choice("户人,，其中的、;：含(") for _ in range(60))
+        cuts = sorted(rnd.sample(range(61), 14))
+        spans = [(cuts[k], cuts[k + 1]) for k in range(0, 14, 2)]
+        rnd.shuffle(spans)
+        qs, ins = sorted(spans[:3]), sorted(spans[3:])
+        if trial % 2:  # overlapping, unsorted candidates take the plain path
+            ins = ins + [(ins[0][0], ins[0][1] + 1)] if ins else ins
+        marks = between_marks(1 + trial % 3 // 2)
+        for q in qs:
+            got = [f[:2 + len(marks)] for f in pair_features(text, q, qs, ins, marks)]
+            assert got == brute(text, q, qs, ins, marks)

@@ -56,6 +56,8 @@ def loo_section(res: dict) -> list[str]:
     lines = [f"### `{res['name']}`", "", f"Command: `{res['command']}`  ", f"Data: {res.get('data_hash', '?')}  ",
              f"Code: {res.get('code', '?')}  ",
              _wall(res), ""]
+    if res.get("note"):
+        lines[-1:-1] = [f"Note: {res['note']}  "]
     lines += ["| fold | gold links | link F1 relaxed | link F1 strict | quantity F1 | INDICATOR F1 | value acc | type acc | link ECE | rules link F1 relaxed | rules quantity F1 | train s |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for fold, v in res["folds"].items():
@@ -85,15 +87,22 @@ def render() -> Path:
         lines += ["## Configurations compared", "",
                   "| run | seed folds | mean seed link F1 (relaxed) | rules | margin | worst seed | mean quantity F1 | mean value acc | held-out link F1 | held-out rules | data | code |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        default = next((r for r in loo if r["name"] == "default"), loo[0])
+        other_data = False
         for res in loo:
             s = summarize(res)
             n_seeds = sum(1 for k in res["folds"] if k != "heldout")
+            data = res.get("data_hash", "?")
+            if data != default.get("data_hash"):
+                data, other_data = data + " †", True
             ho = res["folds"].get("heldout", {}).get("rules", {}).get("link_relaxed_f1")
             lines.append(f"| `{res['name']}` | {n_seeds} | {_f(s.get('mean_link'))} | {_f(s.get('mean_rules'))} | {_f(s.get('margin'))} | "
                          f"{_f(s.get('worst_link'))} | {_f(s.get('mean_quantity'))} | {_f(s.get('mean_value'))} | "
-                         f"{_f(s.get('heldout_link'))} | {_f(ho)} | {res.get('data_hash', '?')} | {res.get('code', '?')} |")
+                         f"{_f(s.get('heldout_link'))} | {_f(ho)} | {data} | {res.get('code', '?')} |")
+        if other_data:
+            lines += ["", "† other annotations than the `default` run (the run's note below says which): compare such runs with each "
+                          "other, not with the rest."]
         lines.append("")
-        default = next((r for r in loo if r["name"] == "default"), loo[0])
         s = summarize(default)
         lines += [f"## Targets (run `{default['name']}`)", "", "| target | measured | goal | met |", "|---|---|---|---|"]
         for label, key, op, goal in TARGETS:

@@ -46,7 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "model": {
         "base_model": None, "hidden_size": 128, "num_layers": 2, "num_heads": 4, "intermediate_size": 512,
         "max_len": 160, "dropout": 0.1, "lexicon": True, "lex_dim": 32, "span_dim": 128, "link_hidden": 128,
-        "char_classes": True, "conv_kernel": 3, "pair_features_version": 1,
+        "char_classes": True, "conv_kernel": 3, "pair_features_version": 1, "alias_candidates": False,
         # decoding (training/loo.py --models re-decodes a saved fold model with other values)
         "snap_quantities": True, "add_missed_quantities": False, "indicator_bias": 0.0,
     },
@@ -204,21 +204,36 @@ def _batches(ds, batch_size: int, seed: int, epoch: int):
     return batches
 
 
+def _merge_candidates(indicators, targets, extras):
+    """Each window's linker candidates with its ``extras`` added (sorted), targets re-indexed."""
+    new_inds, new_targets = [], []
+    for cur, tg, extra in zip(indicators, targets, extras):
+        cands = sorted(set(cur) | set(extra))
+        remap = {k: cands.index(c) for k, c in enumerate(cur)}
+        new_inds.append(cands)
+        new_targets.append([remap[x] if x >= 0 else -1 for x in tg])
+    return new_inds, new_targets
+
+
 def _with_predicted_candidates(logits: torch.Tensor, texts, indicators, targets):
     """Add the tagger's own predicted INDICATOR spans that overlap no gold indicator to the
     linker's candidates, so that it learns to pass over the tagger's false positives."""
     from .model.network import spans_from_tags, viterbi
 
     seqs = viterbi(logits.cpu(), [len(t) for t in texts])
-    new_inds, new_targets = [], []
-    for seq, gold, tg in zip(seqs, indicators, targets):
-        extra = [(s, e) for s, e, lab in spans_from_tags(seq) if lab == "INDICATOR"
-                 and not any(s < ge and gs < e for gs, ge in gold)]
-        cands = sorted(set(gold) | set(extra))
-        remap = {k: cands.index(g) for k, g in enumerate(gold)}
-        new_inds.append(cands)
-        new_targets.append([remap[t] if t >= 0 else -1 for t in tg])
-    return new_inds, new_targets
+    extras = [[(s, e) for s, e, lab in spans_from_tags(seq) if lab == "INDICATOR"
+               and not any(s < ge and gs < e for gs, ge in gold)] for seq, gold in zip(seqs, indicators)]
+    return _merge_candidates(indicators, targets, extras)
+
+
+def _with_alias_candidates(lexicon, texts, quantities, indicators, targets):
+    """Add the taxonomy-alias matches that overlap no candidate and no quantity to the linker's
+    candidates (:func:`~zhibiao.model.network.free_alias_spans`), as decoding does with
+    ``model.alias_candidates``: the linker learns when such an untagged alias is the indicator."""
+    from .model.network import free_alias_spans
+
+    extras = [free_alias_spans(lexicon, t, list(cur) + list(qs)) for t, qs, cur in zip(texts, quantities, indicators)]
+    return _merge_candidates(indicators, targets, extras)
 
 
 @dataclass
@@ -357,6 +372,8 @@ def train(cfg: dict[str, Any], output: str | Path | None = None, *, base_dir: st
                 bt_targets = [list(tcol[i]) for i in idx]
                 if noisy and epoch > 0:
                     bi, bt_targets = _with_predicted_candidates(logits.detach(), bt, bi, bt_targets)
+                if model.cfg.alias_candidates:
+                    bi, bt_targets = _with_alias_candidates(model.lexicon, bt, bq, bi, bt_targets)
                 links = model._to(feat.links(bt, bq, bi, bt_targets))
                 loss = loss + link_w * ce_links(net.link_logits(states, links), links["target"])
             opt.zero_grad()

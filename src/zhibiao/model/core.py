@@ -34,8 +34,8 @@ from ..quantity import may_hold_quantity
 from ..sentences import sentence_windows
 from ..taxonomy import Taxonomy
 from .lexicon import Lexicon
-from .network import (CharEncoder, Featurizer, ModelConfig, PretrainedEncoder, ZhibiaoNet, padded_length,
-                      snap_quantities, spans_from_tags, tag_bias, viterbi)
+from .network import (CharEncoder, Featurizer, ModelConfig, PretrainedEncoder, ZhibiaoNet, free_alias_spans,
+                      padded_length, snap_quantities, spans_from_tags, tag_bias, viterbi)
 from .vocab import CharVocab
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
@@ -97,6 +97,11 @@ class ZhibiaoModel:
         self.featurizer = Featurizer(cfg, vocab, lexicon, tokenizer)
         self.device = torch.device(device)
         self.net.to(self.device)
+        if lexicon is not None and cfg.lexicon:
+            cats = [0] * lexicon.n_words
+            for wid, cid in lexicon.words.values():
+                cats[wid] = cid
+            self.net.word_category = torch.tensor(cats, dtype=torch.long, device=self.device)
 
     # ---- creation ------------------------------------------------------------------------
     @classmethod
@@ -225,7 +230,8 @@ class ZhibiaoModel:
         self.net.eval()
         n_real = len(texts)
         filler = [texts[-1]] * (-n_real % ROW_MULTIPLE)  # round number of rows for the encoder only
-        batch = self._to(self.featurizer.texts(list(texts) + filler, pad_multiple=PAD_MULTIPLE))
+        alias_ends = [] if self.cfg.alias_candidates and self.lexicon is not None else None
+        batch = self._to(self.featurizer.texts(list(texts) + filler, pad_multiple=PAD_MULTIPLE, alias_ends=alias_ends))
         states, logits = self.net.encode(batch)
         logits = logits[:n_real]  # the filler rows end here: decoding and linking see real windows
         lengths = [len(t) for t in texts]
@@ -246,6 +252,10 @@ class ZhibiaoModel:
             spans_per.append(spans)
         qs = [[(s, e) for s, e, lab, _ in sp if lab == "QUANTITY"] for sp in spans_per]
         ins = [[(s, e) for s, e, lab, _ in sp if lab == "INDICATOR"] for sp in spans_per]
+        if self.cfg.alias_candidates:  # untagged taxonomy aliases are candidates too
+            ins = [sorted(i + free_alias_spans(self.lexicon, t, [(s, e) for s, e, _, _ in sp],
+                                               alias_ends[b] if alias_ends else None))
+                   for b, (i, t, sp) in enumerate(zip(ins, texts, spans_per))]
         out = [WindowPrediction(spans=sp, links=[]) for sp in spans_per]
         if not any(qs):
             return out
@@ -253,13 +263,26 @@ class ZhibiaoModel:
         link_probs = torch.softmax(self.net.link_logits(states, links).float(), dim=-1).cpu()
         row = 0
         for b in range(len(texts)):
-            q_idx = [k for k, sp in enumerate(spans_per[b]) if sp[2] == "QUANTITY"]
-            i_idx = [k for k, sp in enumerate(spans_per[b]) if sp[2] == "INDICATOR"]
+            spans = spans_per[b]
+            q_idx = [k for k, sp in enumerate(spans) if sp[2] == "QUANTITY"]
+            index = {(sp[0], sp[1]): k for k, sp in enumerate(spans) if sp[2] == "INDICATOR"}
+            links_b = []
             for k in range(len(qs[b])):
                 p = link_probs[row]
-                choice = int(p.argmax())
-                out[b].links.append((q_idx[k], None if choice == 0 else i_idx[choice - 1], float(p[choice])))
                 row += 1
+                choice = int(p.argmax())
+                target = None
+                if choice:
+                    cand = ins[b][choice - 1]
+                    if cand not in index:  # an untagged alias the linker chose: it becomes an INDICATOR
+                        index[cand] = len(spans)
+                        spans.append((cand[0], cand[1], "INDICATOR", float(p[choice])))
+                    target = index[cand]
+                links_b.append((q_idx[k], target, float(p[choice])))
+            order = sorted(range(len(spans)), key=lambda k: (spans[k][0], spans[k][1]))
+            new_pos = {old: new for new, old in enumerate(order)}
+            out[b].spans = [spans[k] for k in order]
+            out[b].links = [(new_pos[q], None if i is None else new_pos[i], pr) for q, i, pr in links_b]
         return out
 
     def _length_batches(self, lengths: Sequence[int], batch_size: int) -> list[list[int]]:

@@ -68,13 +68,20 @@ class Lexicon:
     def n_categories(self) -> int:
         return len(self.categories) + 1
 
-    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """Per character: ``(len, 4, slots)`` word ids and category ids (0 = none); slot order B, M, E, S."""
+    def features(self, text: str, alias_ends: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per character: ``(len, 4, slots)`` word ids and category ids (0 = none); slot order B, M, E, S.
+
+        ``alias_ends``, when given, is filled (in the same pass) with the end of the longest taxonomy
+        alias of at least :data:`ALIAS_MIN_LEN` characters that starts at each position (0: none):
+        :func:`greedy_spans` turns it into :meth:`alias_spans`."""
         n = len(text)
         slots = self.slots
         wid = [0] * (n * 4 * slots)  # flat (n, 4, slots)
         cid = [0] * (n * 4 * slots)
         fill = [0] * (n * 4)
+        if alias_ends is not None:
+            alias_ends[:] = [0] * n
+            is_alias = self._alias_categories()
 
         def put(pos: int, slot: int, w: int, c: int) -> None:
             f = pos * 4 + slot
@@ -85,12 +92,15 @@ class Lexicon:
                 fill[f] = k + 1
 
         trie = self._trie()
-        for i in range(n):
-            node = trie
+        for i, ch in enumerate(text):
+            node = trie.get(ch)
+            if node is None:  # most characters begin no word: skip them without a loop
+                continue
             for j in range(i, n):
-                node = node.get(text[j])
-                if node is None:
-                    break
+                if j > i:
+                    node = node.get(text[j])
+                    if node is None:
+                        break
                 hit = node.get(_WORD)
                 if hit is None:
                     continue
@@ -102,8 +112,37 @@ class Lexicon:
                     put(j, E, w, c)
                     for k in range(i + 1, j):
                         put(k, M, w, c)
+                if alias_ends is not None and j + 1 - i >= ALIAS_MIN_LEN and is_alias[c]:
+                    alias_ends[i] = j + 1
         shape = (n, 4, slots)
         return np.array(wid, dtype=np.int64).reshape(shape), np.array(cid, dtype=np.int64).reshape(shape)
+
+    def alias_spans(self, text: str) -> list[tuple[int, int]]:
+        """Taxonomy-alias matches in ``text`` (words of a ``T:`` category, at least
+        :data:`ALIAS_MIN_LEN` characters), longest first from the left, not overlapping each other."""
+        trie = self._trie()
+        is_alias = self._alias_categories()
+        ends = [0] * len(text)
+        for i, ch in enumerate(text):
+            node = trie.get(ch)
+            j = i + 1
+            while node is not None:
+                hit = node.get(_WORD)
+                if hit is not None and is_alias[hit[1]] and j - i >= ALIAS_MIN_LEN:
+                    ends[i] = j
+                if j >= len(text):
+                    break
+                node = node.get(text[j])
+                j += 1
+        return greedy_spans(ends)
+
+    def _alias_categories(self) -> list[bool]:
+        """Per category id: does it hold taxonomy aliases (``T:<type id>``)?"""
+        cached = getattr(self, "_alias_cache", None)
+        if cached is None:
+            cached = [False] + [c.startswith("T:") for c in self.categories]
+            self._alias_cache = cached
+        return cached
 
     def _trie(self) -> dict:
         """Character trie of the words; a node's ``_WORD`` entry holds the word's (id, category)."""
@@ -136,16 +175,35 @@ class Lexicon:
 
 
 _WORD = None  # trie key of a complete word (never a character)
+ALIAS_MIN_LEN = 2  # shorter taxonomy aliases (井, 牛) are no linker candidates of their own
 
 
-def lexicon_tensors(lexicon: Lexicon, texts: list[str], length: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Padded ``(batch, length, 4, slots)`` word-id and category-id tensors."""
+def greedy_spans(ends: list[int]) -> list[tuple[int, int]]:
+    """``ends[i]``: the end of the longest match starting at ``i`` (0: none) -> non-overlapping
+    ``(start, end)`` spans, taken left to right."""
+    out, i, n = [], 0, len(ends)
+    while i < n:
+        if ends[i]:
+            out.append((i, ends[i]))
+            i = ends[i]
+        else:
+            i += 1
+    return out
+
+
+def lexicon_tensors(lexicon: Lexicon, texts: list[str], length: int,
+                    alias_ends: list[list[int]] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Padded ``(batch, length, 4, slots)`` word-id and category-id tensors; ``alias_ends`` (a list)
+    receives each text's alias ends (:meth:`Lexicon.features`)."""
     w = np.zeros((len(texts), length, 4, lexicon.slots), dtype=np.int64)
     c = np.zeros_like(w)
     for b, t in enumerate(texts):
+        ends: list[int] | None = [] if alias_ends is not None else None
+        if ends is not None:
+            alias_ends.append(ends)
         if not t:
             continue
-        wid, cid = lexicon.features(t[:length])
+        wid, cid = lexicon.features(t[:length], ends)
         w[b, : len(wid)] = wid
         c[b, : len(cid)] = cid
     return torch.from_numpy(w), torch.from_numpy(c)
