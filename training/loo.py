@@ -60,9 +60,13 @@ def fold_model(cfg: dict, folder: Path | None):
     key = _training_key(cfg)
     if folder is not None and (folder / "loo_key.json").exists() \
             and json.loads((folder / "loo_key.json").read_text(encoding="utf-8")) == key:
+        mc, tc = cfg["model"], cfg["train"]
+        if tc.get("threads"):  # decode with the thread count training evaluated with
+            import torch
+
+            torch.set_num_threads(int(tc["threads"]))
         model = ZhibiaoModel.from_pretrained(folder)
         metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-        mc, tc = cfg["model"], cfg["train"]
         for key in DECODING_KEYS:
             section, name = key.split(".")
             if section == "model" and name in mc:
