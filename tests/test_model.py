@@ -388,3 +388,12 @@ def test_pair_features_match_a_brute_force_count():
         for q in qs:
             got = [f[:2 + len(marks)] for f in pair_features(text, q, qs, ins, marks)]
             assert got == brute(text, q, qs, ins, marks)
+
+
+def test_spans_from_valid_tags_agrees_with_the_general_reader():
+    from zhibiao.model.network import spans_from_valid_tags
+
+    g = torch.Generator().manual_seed(3)
+    logits = torch.randn(16, 50, len(TAGS), generator=g) * 3
+    for seq in viterbi(logits, [50, 1, 0, 49] * 4):
+        assert spans_from_valid_tags(seq) == spans_from_tags(seq)

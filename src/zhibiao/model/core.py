@@ -35,7 +35,7 @@ from ..sentences import sentence_windows
 from ..taxonomy import Taxonomy
 from .lexicon import Lexicon
 from .network import (CharEncoder, Featurizer, ModelConfig, PretrainedEncoder, ZhibiaoNet, free_alias_spans,
-                      padded_length, snap_quantities, spans_from_tags, tag_bias, viterbi)
+                      padded_length, snap_quantities, spans_from_valid_tags, tag_bias, viterbi)
 from .vocab import CharVocab
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
@@ -240,10 +240,8 @@ class ZhibiaoModel:
         spans_per = []
         b_q, i_q = self.cfg.tags.index("B-QUANTITY"), self.cfg.tags.index("I-QUANTITY")
         for b, seq in enumerate(tag_seqs):
-            spans = []
-            for s, e, label in spans_from_tags(seq):
-                score = float(probs[b, np.arange(s, e), seq[s:e]].mean())
-                spans.append((s, e, label, score))
+            chosen = probs[b, np.arange(len(seq)), seq]  # the probability of each chosen tag
+            spans = [(s, e, label, float(chosen[s:e].sum() / (e - s))) for s, e, label in spans_from_valid_tags(seq)]
             if self.cfg.snap_quantities:
                 def q_score(s: int, e: int, p=probs[b]) -> float:  # the tagger's own QUANTITY probability
                     return float((p[s, b_q] + p[s + 1:e, i_q].sum()) / (e - s))

@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from dataclasses import asdict, dataclass, field, fields
 from itertools import accumulate
@@ -398,38 +399,40 @@ class Featurizer:
               ) -> dict[str, torch.Tensor]:
         """Tensors for the linker. ``targets[b][k]`` is the candidate index of quantity k's indicator
         in window b, or -1 for none (it becomes the class index ``1 + index``, 0 for none)."""
-        rows = []
         marks = between_marks(self.cfg.pair_features_version)
+        q_batch, q_spans, target = [], [], []
+        blocks = []  # per window: first row, its candidates, buckets and features of each quantity
         for b, (t, qs, ins) in enumerate(zip(texts, quantities, indicators)):
-            finder = mark_finder(t, marks) if qs and ins else None
-            for k, q in enumerate(qs):
-                cands = [(i[0], i[1], distance_bucket(q, i), f)
-                         for i, f in zip(ins, pair_features(t, q, qs, ins, marks, finder))]
-                tgt = 0 if targets is None else targets[b][k] + 1
-                rows.append((b, q, cands, tgt))
-        nc = max((len(r[2]) for r in rows), default=0)
-        n = len(rows)
+            if not qs:
+                continue
+            if ins:  # every quantity of a window has the same candidates
+                finder = mark_finder(t, marks)
+                blocks.append((len(q_batch), ins, [[distance_bucket(q, i) for i in ins] for q in qs],
+                               [pair_features(t, q, qs, ins, marks, finder) for q in qs]))
+            q_batch += [b] * len(qs)
+            q_spans += qs
+            target += [0] * len(qs) if targets is None else [x + 1 for x in targets[b]]
+        n, nc = len(q_batch), max((len(blk[1]) for blk in blocks), default=0)
         c_start = np.zeros((n, nc), dtype=np.int64)
         c_end = np.ones((n, nc), dtype=np.int64)
         c_bucket = np.zeros((n, nc), dtype=np.int64)
         c_feats = np.zeros((n, nc, n_pair_features(self.cfg.pair_features_version)), dtype=np.float32)
         c_mask = np.zeros((n, nc), dtype=bool)
-        for k, (_, _, cands, _) in enumerate(rows):
-            if cands:
-                m = len(cands)
-                c_start[k, :m] = [c[0] for c in cands]
-                c_end[k, :m] = [c[1] for c in cands]
-                c_bucket[k, :m] = [c[2] for c in cands]
-                c_feats[k, :m] = [c[3] for c in cands]
-                c_mask[k, :m] = True
+        for r0, ins, buckets, feats in blocks:
+            rows, m = slice(r0, r0 + len(buckets)), len(ins)
+            c_start[rows, :m] = [i[0] for i in ins]
+            c_end[rows, :m] = [i[1] for i in ins]
+            c_bucket[rows, :m] = buckets
+            c_feats[rows, :m] = feats
+            c_mask[rows, :m] = True
         return {
-            "q_batch": torch.tensor([r[0] for r in rows], dtype=torch.long),
-            "q_start": torch.tensor([r[1][0] for r in rows], dtype=torch.long),
-            "q_end": torch.tensor([r[1][1] for r in rows], dtype=torch.long),
+            "q_batch": torch.tensor(q_batch, dtype=torch.long),
+            "q_start": torch.tensor([q[0] for q in q_spans], dtype=torch.long),
+            "q_end": torch.tensor([q[1] for q in q_spans], dtype=torch.long),
             "c_start": torch.from_numpy(c_start), "c_end": torch.from_numpy(c_end),
             "c_bucket": torch.from_numpy(c_bucket), "c_feats": torch.from_numpy(c_feats),
             "c_mask": torch.from_numpy(c_mask),
-            "target": torch.tensor([r[3] for r in rows], dtype=torch.long),
+            "target": torch.tensor(target, dtype=torch.long),
         }
 
 
@@ -484,21 +487,29 @@ def viterbi(logits: torch.Tensor, lengths: Sequence[int], bias: torch.Tensor | N
         active = t < lens
         score = np.where(active, best + lp[:, t], score)
         back[t - 1] = np.where(active, arg, keep)
-    last = score.argmax(1).tolist()
-    out = []
-    for b in range(bsz):
-        n = lengths[b]
-        if n == 0:
-            out.append([])
-            continue
-        tag = last[b]
-        seq = [tag]
-        col = back[:, b, :]
-        for t in range(n - 2, -1, -1):
-            tag = int(col[t, tag])
-            seq.append(tag)
-        out.append(seq[::-1])
-    return out
+    if not length:
+        return [[] for _ in range(bsz)]
+    # backtrack the whole batch at once: past a row's end its pointers keep the tag, so every row
+    # starts from its own best last tag
+    tags = np.empty((bsz, length), dtype=np.int64)
+    tags[:, -1] = score.argmax(1)
+    rows = np.arange(bsz)
+    for t in range(length - 2, -1, -1):
+        tags[:, t] = back[t, rows, tags[:, t + 1]]
+    return [row[:n] for row, n in zip(tags.tolist(), lengths)]
+
+
+_TAG_CHARS = "".join(chr(ord("a") + k) for k in range(len(TAGS)))  # one letter per tag id
+_SPAN_RE = re.compile("|".join(f"{_TAG_CHARS[TAGS.index('B-' + lab)]}{_TAG_CHARS[TAGS.index('I-' + lab)]}*"
+                               for lab in ("QUANTITY", "INDICATOR")))
+_SPAN_LABEL = {_TAG_CHARS[TAGS.index("B-" + lab)]: lab for lab in ("QUANTITY", "INDICATOR")}
+
+
+def spans_from_valid_tags(tags: Sequence[int]) -> list[tuple[int, int, str]]:
+    """:func:`spans_from_tags` for a valid BIO sequence (what :func:`viterbi` returns): each B-X
+    with the I-X after it, found by a regular expression over one letter per tag."""
+    text = "".join(map(_TAG_CHARS.__getitem__, tags))
+    return [(m.start(), m.end(), _SPAN_LABEL[text[m.start()]]) for m in _SPAN_RE.finditer(text)]
 
 
 def spans_from_tags(tags: Sequence[int]) -> list[tuple[int, int, str]]:
