@@ -226,13 +226,15 @@ def _with_predicted_candidates(logits: torch.Tensor, texts, indicators, targets)
     return _merge_candidates(indicators, targets, extras)
 
 
-def _with_alias_candidates(lexicon, texts, quantities, indicators, targets):
+def _with_alias_candidates(lexicon, texts, quantities, indicators, targets, alias_ends):
     """Add the taxonomy-alias matches that overlap no candidate and no quantity to the linker's
-    candidates (:func:`~zhibiao.model.network.free_alias_spans`), as decoding does with
-    ``model.alias_candidates``: the linker learns when such an untagged alias is the indicator."""
+    candidates (:func:`~zhibiao.model.network.free_alias_spans`; ``alias_ends`` from the batch's
+    lexicon features), as decoding does with ``model.alias_candidates``: the linker learns when such
+    an untagged alias is the indicator."""
     from .model.network import free_alias_spans
 
-    extras = [free_alias_spans(lexicon, t, list(cur) + list(qs)) for t, qs, cur in zip(texts, quantities, indicators)]
+    extras = [free_alias_spans(lexicon, t, list(cur) + list(qs), ends)
+              for t, qs, cur, ends in zip(texts, quantities, indicators, alias_ends)]
     return _merge_candidates(indicators, targets, extras)
 
 
@@ -362,7 +364,8 @@ def train(cfg: dict[str, Any], output: str | Path | None = None, *, base_dir: st
         for k, idx in enumerate(bar):
             bt = [texts[i] for i in idx]
             bspans = [[(int(s), int(e), lab) for s, e, lab in spans_col[i]] for i in idx]
-            batch = model._to(feat.texts(bt))
+            alias_ends = [] if model.cfg.alias_candidates and model.lexicon is not None else None
+            batch = model._to(feat.texts(bt, alias_ends=alias_ends))
             tags = Featurizer.tags(bt, bspans).to(model.device)
             states, logits = net.encode(batch)
             loss = ce_tags(logits.reshape(-1, logits.size(-1)), tags.reshape(-1))
@@ -372,8 +375,8 @@ def train(cfg: dict[str, Any], output: str | Path | None = None, *, base_dir: st
                 bt_targets = [list(tcol[i]) for i in idx]
                 if noisy and epoch > 0:
                     bi, bt_targets = _with_predicted_candidates(logits.detach(), bt, bi, bt_targets)
-                if model.cfg.alias_candidates:
-                    bi, bt_targets = _with_alias_candidates(model.lexicon, bt, bq, bi, bt_targets)
+                if alias_ends is not None:
+                    bi, bt_targets = _with_alias_candidates(model.lexicon, bt, bq, bi, bt_targets, alias_ends)
                 links = model._to(feat.links(bt, bq, bi, bt_targets))
                 loss = loss + link_w * ce_links(net.link_logits(states, links), links["target"])
             opt.zero_grad()

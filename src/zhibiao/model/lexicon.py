@@ -119,21 +119,10 @@ class Lexicon:
 
     def alias_spans(self, text: str) -> list[tuple[int, int]]:
         """Taxonomy-alias matches in ``text`` (words of a ``T:`` category, at least
-        :data:`ALIAS_MIN_LEN` characters), longest first from the left, not overlapping each other."""
-        trie = self._trie()
-        is_alias = self._alias_categories()
-        ends = [0] * len(text)
-        for i, ch in enumerate(text):
-            node = trie.get(ch)
-            j = i + 1
-            while node is not None:
-                hit = node.get(_WORD)
-                if hit is not None and is_alias[hit[1]] and j - i >= ALIAS_MIN_LEN:
-                    ends[i] = j
-                if j >= len(text):
-                    break
-                node = node.get(text[j])
-                j += 1
+        :data:`ALIAS_MIN_LEN` characters), longest first from the left, not overlapping each other
+        (the matches :meth:`features` finds)."""
+        ends: list[int] = []
+        self.features(text, ends)
         return greedy_spans(ends)
 
     def _alias_categories(self) -> list[bool]:
