@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import pytest
@@ -397,3 +398,58 @@ def test_spans_from_valid_tags_agrees_with_the_general_reader():
     logits = torch.randn(16, 50, len(TAGS), generator=g) * 3
     for seq in viterbi(logits, [50, 1, 0, 49] * 4):
         assert spans_from_valid_tags(seq) == spans_from_tags(seq)
+
+
+def test_viterbi_shortcut_equals_the_full_recursion():
+    """Rows whose argmax is a valid sequence skip the recursion: the same paths either way."""
+    import numpy as np
+
+    from zhibiao.model.network import _viterbi_rows
+
+    g = torch.Generator().manual_seed(5)
+    logits = torch.randn(64, 40, len(TAGS), generator=g) * 2
+    logits[::2, :, TAGS.index("O")] += 6.0  # half the rows are confident (valid argmaxes), the rest random
+    lengths = [40 - k % 37 for k in range(64)]
+    logp = torch.log_softmax(logits, dim=-1).numpy()
+    full = _viterbi_rows(logp, np.asarray(lengths))
+    assert viterbi(logits, lengths) == [row[:n] for row, n in zip(full, lengths)]
+    greedy_valid = sum(all(not TAGS[c].startswith("I-") or TAGS[p][2:] == TAGS[c][2:] and TAGS[p] != "O"
+                           for p, c in zip([0] + r[:n], r[:n]))
+                       for r, n in zip(logp.argmax(-1).tolist(), lengths))
+    assert 0 < greedy_valid < 64  # both paths were taken
+
+
+def test_packed_linker_scores_equal_the_training_grid(overfit):
+    """Inference scores only the real quantity-candidate pairs; training scores the padded grid.
+    Windows with different candidate counts give the same logits both ways."""
+    res, docs, _ = overfit
+    model = res.model
+    texts = [d.text for d in docs]
+    qs = [[(e.start, e.end) for e in d.entities if e.label == "QUANTITY"] for d in docs]
+    ins = [[(e.start, e.end) for e in d.entities if e.label == "INDICATOR"] for d in docs]
+    ins[0] = ins[0] + [(0, 2)]  # a window with one candidate more than the rest
+    ins[2] = []  # and one with none
+    assert len({len(i) for i in ins}) > 2
+    batch = model.featurizer.texts(texts)
+    links = model.featurizer.links(texts, qs, ins)
+    with torch.no_grad():
+        states, _ = model.net.encode(batch)
+        model.net.train()  # dropout is 0 in TINY: only the layout differs
+        grid = model.net.link_logits(states, links)
+        model.net.eval()
+        packed = model.net.link_logits(states, links)
+    assert grid.shape == packed.shape == (sum(map(len, qs)), 1 + max(map(len, ins)))
+    assert torch.equal(torch.isinf(grid), torch.isinf(packed))
+    finite = ~torch.isinf(grid)
+    assert torch.allclose(grid[finite], packed[finite], atol=1e-5)
+
+
+def test_bound_kernel_caches_respects_a_user_setting(monkeypatch):
+    from zhibiao.extract import ONEDNN_CACHE_ENV, bound_kernel_caches
+
+    monkeypatch.delenv(ONEDNN_CACHE_ENV, raising=False)
+    bound_kernel_caches()
+    assert os.environ[ONEDNN_CACHE_ENV] == "0"
+    monkeypatch.setenv(ONEDNN_CACHE_ENV, "64")
+    bound_kernel_caches()
+    assert os.environ[ONEDNN_CACHE_ENV] == "64"

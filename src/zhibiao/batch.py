@@ -242,6 +242,9 @@ def _worker_init(extractor, threads: int) -> None:
     try:
         import torch
 
+        from .extract import bound_kernel_caches
+
+        bound_kernel_caches()
         torch.set_num_threads(max(1, threads))
         _WORKER_EXTRACTOR = extractor() if _is_loader(extractor) else extractor
     except Exception as exc:  # noqa: BLE001 - raised again with the first batch (an initializer
@@ -295,7 +298,7 @@ def _predict(extractor, docs: list[Document], all_quantities: bool) -> list:
 
 def run_extract(args) -> int:
     """The ``zhibiao extract`` command."""
-    from .extract import load, model_folder
+    from .extract import bound_kernel_caches, load, model_folder
     from .ingest import iter_documents
 
     if args.engine == "ray":
@@ -303,6 +306,7 @@ def run_extract(args) -> int:
 
         return run_ray_extract(args)  # it checks its own outputs (object-storage URIs too)
     output_format(args.output)
+    bound_kernel_caches()  # flat memory over long runs; spawned workers inherit it
     kw = {}
     if args.max_unpacked_bytes:
         kw["max_unpacked_bytes"] = args.max_unpacked_bytes

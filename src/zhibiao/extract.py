@@ -130,6 +130,22 @@ def _surface_unit(quantity_text: str, unit: str | None, n) -> str | None:
     return unit
 
 
+ONEDNN_CACHE_ENV = "ONEDNN_PRIMITIVE_CACHE_CAPACITY"
+
+
+def bound_kernel_caches() -> None:
+    """Turn off oneDNN's primitive cache for this process unless the user set its size.
+
+    oneDNN (behind torch's CPU convolution) keeps a compiled primitive, with its buffers, for each
+    input shape it sees, up to 1,024 of them. Measured in one process over 12,000 documents: the
+    cache's live memory grew by 24 MB and the heap fragmented around it (peak RSS 562 MB after
+    3,200 documents, 576 MB after 11,500); without it the heap stays flat (467 MB) at the same
+    speed. oneDNN reads the variable when it first builds a primitive, so call this before the
+    first forward pass: ``zhibiao extract``, its workers and the Ray actor do; a library user who
+    wants it calls it before :func:`load`."""
+    os.environ.setdefault(ONEDNN_CACHE_ENV, "0")
+
+
 def load(path: str | Path | None = None, device: str = "cpu", *, quantize: bool = False,
          threads: int | None = None, taxonomy: str | Path | None = None) -> Extractor:
     """Load an extractor: no path = the shipped default model; ``"rules"`` = the rule baseline."""

@@ -128,8 +128,9 @@ class ZhibiaoPredictor:
     def __init__(self, model: str | None = None, *, device: str = "cpu", quantize: bool = False,
                  threads: int | None = None, taxonomy: str | None = None, all_quantities: bool = False,
                  keep_empty: bool = False):
-        from ..extract import load
+        from ..extract import bound_kernel_caches, load
 
+        bound_kernel_caches()  # an actor predicts for as long as the job runs: keep its memory flat
         self.extractor = load(model, device=device, quantize=quantize, threads=threads, taxonomy=taxonomy)
         self.all_quantities = all_quantities
         self.keep_empty = keep_empty

@@ -227,7 +227,8 @@ class ZhibiaoModel:
         """Tag and link a batch of normalised windows (each at most ``cfg.max_len`` characters)."""
         if not texts:
             return []
-        self.net.eval()
+        if self.net.training:
+            self.net.eval()
         n_real = len(texts)
         filler = [texts[-1]] * (-n_real % ROW_MULTIPLE)  # round number of rows for the encoder only
         alias_ends = [] if self.cfg.alias_candidates and self.lexicon is not None else None

@@ -297,18 +297,35 @@ class ZhibiaoNet(nn.Module):
         return self.span(torch.cat([states[b, start], states[b, end - 1]], dim=-1))
 
     def link_logits(self, states: torch.Tensor, links: dict[str, torch.Tensor]) -> torch.Tensor:
-        """``(n_quantities, 1 + n_candidates)`` logits; column 0 is "no link"."""
+        """``(n_quantities, 1 + n_candidates)`` logits; column 0 is "no link", columns past a
+        quantity's own candidates are ``-inf``.
+
+        ``links`` (:meth:`Featurizer.links`) lists the real quantity-candidate pairs only. Inference
+        scores just those: each candidate's span representation once per window, one pair-MLP row per
+        pair. Training scores the ``(n_quantities, max candidates)`` grid the pairs are scattered
+        into, padding included, as the committed models were trained (the dropout masks are drawn
+        over that grid): the two layouts give the same logits (tested), the packed one in a fraction
+        of the memory and time when windows differ in their candidate counts."""
         qb, qs, qe = links["q_batch"], links["q_start"], links["q_end"]
         hq = self.span_repr(states, qb, qs, qe)  # (NQ, D)
         none = self.none_mlp(hq)
-        if links["c_start"].size(1) == 0:
+        p_q, p_k, p_col = links["p_quantity"], links["p_candidate"], links["p_column"]
+        nq, nc = qb.size(0), int(p_col.max()) + 1 if p_col.numel() else 0
+        if nc == 0:
             return none
-        nq, nc = links["c_start"].shape
-        cb = qb.unsqueeze(1).expand(nq, nc)
-        hi = self.span_repr(states, cb, links["c_start"], links["c_end"].clamp(min=1))  # (NQ, C, D)
-        hqe = hq.unsqueeze(1).expand_as(hi)
-        pair = torch.cat([hqe, hi, hqe * hi, self.dist(links["c_bucket"]), links["c_feats"]], dim=-1)
-        scores = self.pair_mlp(pair).squeeze(-1).masked_fill(~links["c_mask"], float("-inf"))
+        if self.training:
+            grid = lambda values, fill: values.new_full((nq, nc) + values.shape[1:], fill).index_put_((p_q, p_col), values)
+            c_start, c_end = grid(links["k_start"][p_k], 0), grid(links["k_end"][p_k], 1)
+            hc = self.span_repr(states, qb.unsqueeze(1).expand(nq, nc), c_start, c_end)  # (NQ, C, D)
+            hqe = hq.unsqueeze(1).expand_as(hc)
+            bucket, feats = grid(links["p_bucket"], 0), grid(links["p_feats"], 0.0)
+            pair = torch.cat([hqe, hc, hqe * hc, self.dist(bucket), feats], dim=-1)
+            mask = grid(torch.ones_like(p_q, dtype=torch.bool), False)
+            return torch.cat([none, self.pair_mlp(pair).squeeze(-1).masked_fill(~mask, float("-inf"))], dim=1)
+        hc = self.span_repr(states, links["k_batch"], links["k_start"], links["k_end"])  # (M, D): once each
+        a, c = hq[p_q], hc[p_k]
+        pair = torch.cat([a, c, a * c, self.dist(links["p_bucket"]), links["p_feats"]], dim=-1)  # (P, d)
+        scores = none.new_full((nq, nc), float("-inf")).index_put_((p_q, p_col), self.pair_mlp(pair).squeeze(-1))
         return torch.cat([none, scores], dim=1)
 
 
@@ -398,41 +415,41 @@ class Featurizer:
               indicators: Sequence[Sequence[tuple[int, int]]], targets: Sequence[Sequence[int]] | None = None
               ) -> dict[str, torch.Tensor]:
         """Tensors for the linker. ``targets[b][k]`` is the candidate index of quantity k's indicator
-        in window b, or -1 for none (it becomes the class index ``1 + index``, 0 for none)."""
+        in window b, or -1 for none (it becomes the class index ``1 + index``, 0 for none).
+
+        Quantities (``q_*``, one row each), the candidates of each window that has quantities
+        (``k_*``, listed once: every quantity of a window has the same candidates) and the pairs
+        (``p_*``: quantity row, candidate row, column = the candidate's index in its window, distance
+        bucket, features)."""
         marks = between_marks(self.cfg.pair_features_version)
         q_batch, q_spans, target = [], [], []
-        blocks = []  # per window: first row, its candidates, buckets and features of each quantity
+        k_batch, k_spans = [], []
+        p_q, p_k, p_col, buckets, feats = [], [], [], [], []
         for b, (t, qs, ins) in enumerate(zip(texts, quantities, indicators)):
             if not qs:
                 continue
-            if ins:  # every quantity of a window has the same candidates
+            if ins:
                 finder = mark_finder(t, marks)
-                blocks.append((len(q_batch), ins, [[distance_bucket(q, i) for i in ins] for q in qs],
-                               [pair_features(t, q, qs, ins, marks, finder) for q in qs]))
+                r0, k0, m = len(q_batch), len(k_spans), len(ins)
+                for r, q in enumerate(qs):
+                    p_q += [r0 + r] * m
+                    p_k += range(k0, k0 + m)
+                    p_col += range(m)
+                    buckets += [distance_bucket(q, i) for i in ins]
+                    feats += pair_features(t, q, qs, ins, marks, finder)
+                k_batch += [b] * m
+                k_spans += ins
             q_batch += [b] * len(qs)
             q_spans += qs
             target += [0] * len(qs) if targets is None else [x + 1 for x in targets[b]]
-        n, nc = len(q_batch), max((len(blk[1]) for blk in blocks), default=0)
-        c_start = np.zeros((n, nc), dtype=np.int64)
-        c_end = np.ones((n, nc), dtype=np.int64)
-        c_bucket = np.zeros((n, nc), dtype=np.int64)
-        c_feats = np.zeros((n, nc, n_pair_features(self.cfg.pair_features_version)), dtype=np.float32)
-        c_mask = np.zeros((n, nc), dtype=bool)
-        for r0, ins, buckets, feats in blocks:
-            rows, m = slice(r0, r0 + len(buckets)), len(ins)
-            c_start[rows, :m] = [i[0] for i in ins]
-            c_end[rows, :m] = [i[1] for i in ins]
-            c_bucket[rows, :m] = buckets
-            c_feats[rows, :m] = feats
-            c_mask[rows, :m] = True
+        n_feats = n_pair_features(self.cfg.pair_features_version)
+        long = lambda xs: torch.tensor(xs, dtype=torch.long)
         return {
-            "q_batch": torch.tensor(q_batch, dtype=torch.long),
-            "q_start": torch.tensor([q[0] for q in q_spans], dtype=torch.long),
-            "q_end": torch.tensor([q[1] for q in q_spans], dtype=torch.long),
-            "c_start": torch.from_numpy(c_start), "c_end": torch.from_numpy(c_end),
-            "c_bucket": torch.from_numpy(c_bucket), "c_feats": torch.from_numpy(c_feats),
-            "c_mask": torch.from_numpy(c_mask),
-            "target": torch.tensor(target, dtype=torch.long),
+            "q_batch": long(q_batch), "q_start": long([q[0] for q in q_spans]), "q_end": long([q[1] for q in q_spans]),
+            "k_batch": long(k_batch), "k_start": long([k[0] for k in k_spans]), "k_end": long([k[1] for k in k_spans]),
+            "p_quantity": long(p_q), "p_candidate": long(p_k), "p_column": long(p_col), "p_bucket": long(buckets),
+            "p_feats": torch.tensor(feats, dtype=torch.float32).view(len(buckets), n_feats),
+            "target": long(target),
         }
 
 
@@ -462,33 +479,56 @@ def tag_bias(indicator_bias: float) -> torch.Tensor | None:
     return torch.tensor([float(indicator_bias) if t.endswith("INDICATOR") else 0.0 for t in TAGS])
 
 
+def _valid_rows(tags: np.ndarray) -> np.ndarray:
+    """Per row of a ``(batch, length)`` tag-id array: is it a valid BIO sequence (every I-X right
+    after a B-X or an I-X, none first)?"""
+    prev = np.concatenate([np.zeros_like(tags[:, :1]), tags[:, :-1]], axis=1)
+    return ~(~_ALLOWED.numpy()[prev, tags]).any(1)
+
+
 def viterbi(logits: torch.Tensor, lengths: Sequence[int], bias: torch.Tensor | None = None) -> list[list[int]]:
     """Constrained Viterbi over ``(batch, length, tags)`` logits: only valid BIO sequences.
 
     ``bias`` (per tag) is added to the log-probabilities: a positive INDICATOR bias
     (:func:`tag_bias`) trades indicator precision for recall, giving the linker more candidates.
-    The recursion runs in float32 numpy (a 5x5 step per position: numpy's per-call cost is a
-    fraction of torch's), over the longest real length only."""
+    Allowed transitions score 0, so a row whose per-position argmax is already a valid sequence
+    has that sequence as its Viterbi path (the usual case): only the other rows run the recursion,
+    in float32 numpy (a 5x5 step per position: numpy's per-call cost is a fraction of torch's),
+    over their longest real length only."""
     logp = torch.log_softmax(logits.float(), dim=-1)
     if bias is not None:
         logp = logp + bias
     bsz, _, n_tags = logp.shape
     length = max(lengths, default=0)
+    if not length:
+        return [[] for _ in range(bsz)]
     lp = logp[:, :length].numpy()
+    lens = np.asarray(lengths)
+    greedy = lp.argmax(-1)
+    greedy[np.arange(length)[None, :] >= lens[:, None]] = 0  # padding reads as O: never invalid
+    out = greedy.tolist()
+    hard = np.flatnonzero(~_valid_rows(greedy))
+    if hard.size:
+        for k, row in zip(hard.tolist(), _viterbi_rows(lp[hard], lens[hard])):
+            out[k] = row
+    return [row[:n] for row, n in zip(out, lengths)]
+
+
+def _viterbi_rows(lp: np.ndarray, lens: np.ndarray) -> list[list[int]]:
+    """The constrained recursion over ``(rows, length, tags)`` log-probabilities."""
+    bsz, _, n_tags = lp.shape
+    length = int(lens.max())
     trans = _TRANS_NP  # (prev, cur): 0 allowed, -1e9 not
-    score = lp[:, 0] + _START_NP if length else np.zeros((bsz, n_tags), dtype=np.float32)
-    lens = np.asarray(lengths).reshape(-1, 1)
+    score = lp[:, 0] + _START_NP
+    lens = lens.reshape(-1, 1)
     keep = np.broadcast_to(np.arange(n_tags), (bsz, n_tags))
     back = np.empty((max(0, length - 1), bsz, n_tags), dtype=np.int64)
     for t in range(1, length):
         cand = score[:, :, None] + trans  # (B, prev, cur)
-        arg = cand.argmax(1)
-        best = np.take_along_axis(cand, arg[:, None, :], 1)[:, 0]
+        arg, best = cand.argmax(1), cand.max(1)
         active = t < lens
         score = np.where(active, best + lp[:, t], score)
         back[t - 1] = np.where(active, arg, keep)
-    if not length:
-        return [[] for _ in range(bsz)]
     # backtrack the whole batch at once: past a row's end its pointers keep the tag, so every row
     # starts from its own best last tag
     tags = np.empty((bsz, length), dtype=np.int64)
@@ -496,7 +536,7 @@ def viterbi(logits: torch.Tensor, lengths: Sequence[int], bias: torch.Tensor | N
     rows = np.arange(bsz)
     for t in range(length - 2, -1, -1):
         tags[:, t] = back[t, rows, tags[:, t + 1]]
-    return [row[:n] for row, n in zip(tags.tolist(), lengths)]
+    return tags.tolist()
 
 
 _TAG_CHARS = "".join(chr(ord("a") + k) for k in range(len(TAGS)))  # one letter per tag id
