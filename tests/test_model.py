@@ -453,3 +453,25 @@ def test_bound_kernel_caches_respects_a_user_setting(monkeypatch):
     monkeypatch.setenv(ONEDNN_CACHE_ENV, "64")
     bound_kernel_caches()
     assert os.environ[ONEDNN_CACHE_ENV] == "64"
+
+
+def test_distance_bucket_counts_the_edges_below_the_gap():
+    from zhibiao.model.network import _BUCKET_EDGES, N_BUCKETS, distance_bucket
+
+    for gap in range(0, 100):
+        assert distance_bucket((0, 2), (2 + gap, 5 + gap)) == N_BUCKETS + sum(gap > e for e in _BUCKET_EDGES)
+        assert distance_bucket((200, 202), (190 - gap, 200 - gap)) == sum(gap > e for e in _BUCKET_EDGES)
+
+
+def test_lexicon_tensors_hold_each_texts_features():
+    from zhibiao.model.lexicon import Lexicon, lexicon_tensors
+
+    lex = Lexicon.build({"脱贫户": "poverty_exited", "脱贫": "poverty_exited", "监测对象": "monitored"})
+    texts = ["脱贫户776户1605人,监测对象新增", "", "已脱贫户共计"]
+    ends: list[list[int]] = []
+    w, c = lexicon_tensors(lex, texts, 24, ends)
+    for b, t in enumerate(texts):
+        wid, cid = lex.features(t)
+        assert (w[b, :len(t)].numpy() == wid).all() and (c[b, :len(t)].numpy() == cid).all()
+        assert not w[b, len(t):].any()
+    assert w[0].any() and ends[2][1] == 4  # 已[脱贫户]: the longest alias starting at 1 ends at 4

@@ -53,12 +53,12 @@ _MALLOC_TRIM = _malloc_trim()
 
 
 TRIM_INTERVAL_S = 2.0
-# Inference shapes: windows are padded to a multiple of PAD_MULTIPLE characters and batches to a
-# multiple of ROW_MULTIPLE rows (the last window repeated through the encoder only). Few distinct
-# tensor shapes keep glibc's heap from fragmenting (measured: peak RSS plateaus instead of
-# creeping up with input size) and cost no measurable speed.
+# Inference shapes: windows are padded to a multiple of PAD_MULTIPLE characters (fewer distinct
+# shapes; a window's scores do not depend on what else is in its batch). Batches used to be rounded
+# to 8 rows as well, against heap growth; the growth was oneDNN's primitive cache
+# (zhibiao.extract.bound_kernel_caches), and the filler rows were up to a quarter of the encoder's
+# work: dropped (the same predictions, bit for bit, over the annotated texts at 1 and 2 threads).
 PAD_MULTIPLE = 16
-ROW_MULTIPLE = 8
 _TRIM_STATE = {"last": 0.0}
 
 
@@ -66,7 +66,7 @@ def release_memory(min_interval: float = 0.0) -> bool:
     """Hand freed heap pages back to the OS (glibc ``malloc_trim``); True if it ran.
 
     Freed tensor memory otherwise stays in glibc's heap between calls. The round inference shapes
-    (PAD_MULTIPLE, ROW_MULTIPLE) are what keep peak RSS flat in input size; trimming brings the
+    (PAD_MULTIPLE) and the bounded oneDNN cache keep peak RSS flat in input size; trimming brings the
     resting RSS back down between calls. ``min_interval`` (seconds) rate-limits it: trimming after
     every call cost ~15% speed (the allocator faults the same pages back in). A no-op where the C
     library has no ``malloc_trim``.
@@ -229,12 +229,9 @@ class ZhibiaoModel:
             return []
         if self.net.training:
             self.net.eval()
-        n_real = len(texts)
-        filler = [texts[-1]] * (-n_real % ROW_MULTIPLE)  # round number of rows for the encoder only
         alias_ends = [] if self.cfg.alias_candidates and self.lexicon is not None else None
-        batch = self._to(self.featurizer.texts(list(texts) + filler, pad_multiple=PAD_MULTIPLE, alias_ends=alias_ends))
+        batch = self._to(self.featurizer.texts(texts, pad_multiple=PAD_MULTIPLE, alias_ends=alias_ends))
         states, logits = self.net.encode(batch)
-        logits = logits[:n_real]  # the filler rows end here: decoding and linking see real windows
         lengths = [len(t) for t in texts]
         tag_seqs = viterbi(logits.cpu(), lengths, tag_bias(self.cfg.indicator_bias))
         probs = torch.softmax(logits.float(), dim=-1).cpu().numpy().astype(np.float64)

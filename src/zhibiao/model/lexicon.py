@@ -74,10 +74,20 @@ class Lexicon:
         ``alias_ends``, when given, is filled (in the same pass) with the end of the longest taxonomy
         alias of at least :data:`ALIAS_MIN_LEN` characters that starts at each position (0: none):
         :func:`greedy_spans` turns it into :meth:`alias_spans`."""
+        shape = (len(text), 4, self.slots)
+        wid, cid = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
+        at, w, c = self.matches(text, alias_ends)
+        wid.reshape(-1)[at], cid.reshape(-1)[at] = w, c
+        return wid, cid
+
+    def matches(self, text: str, alias_ends: list[int] | None = None) -> tuple[list[int], list[int], list[int]]:
+        """The non-zero entries of :meth:`features`: their flat indices in the ``(len, 4, slots)``
+        layout, word ids and category ids (one trie walk from each character that begins a word)."""
         n = len(text)
         slots = self.slots
-        wid = [0] * (n * 4 * slots)  # flat (n, 4, slots)
-        cid = [0] * (n * 4 * slots)
+        at: list[int] = []
+        ws: list[int] = []
+        cs: list[int] = []
         fill = [0] * (n * 4)
         if alias_ends is not None:
             alias_ends[:] = [0] * n
@@ -87,8 +97,9 @@ class Lexicon:
             f = pos * 4 + slot
             k = fill[f]
             if k < slots:
-                wid[f * slots + k] = w
-                cid[f * slots + k] = c
+                at.append(f * slots + k)
+                ws.append(w)
+                cs.append(c)
                 fill[f] = k + 1
 
         trie = self._trie()
@@ -114,8 +125,7 @@ class Lexicon:
                         put(k, M, w, c)
                 if alias_ends is not None and j + 1 - i >= ALIAS_MIN_LEN and is_alias[c]:
                     alias_ends[i] = j + 1
-        shape = (n, 4, slots)
-        return np.array(wid, dtype=np.int64).reshape(shape), np.array(cid, dtype=np.int64).reshape(shape)
+        return at, ws, cs
 
     def alias_spans(self, text: str) -> list[tuple[int, int]]:
         """Taxonomy-alias matches in ``text`` (words of a ``T:`` category, at least
@@ -186,13 +196,15 @@ def lexicon_tensors(lexicon: Lexicon, texts: list[str], length: int,
     receives each text's alias ends (:meth:`Lexicon.features`)."""
     w = np.zeros((len(texts), length, 4, lexicon.slots), dtype=np.int64)
     c = np.zeros_like(w)
+    flat_w, flat_c, row = w.reshape(-1), c.reshape(-1), length * 4 * lexicon.slots
     for b, t in enumerate(texts):
         ends: list[int] | None = [] if alias_ends is not None else None
         if ends is not None:
             alias_ends.append(ends)
         if not t:
             continue
-        wid, cid = lexicon.features(t[:length], ends)
-        w[b, : len(wid)] = wid
-        c[b, : len(cid)] = cid
+        at, ws, cs = lexicon.matches(t[:length], ends)
+        if at:
+            idx = np.asarray(at) + b * row  # a text's (len, 4, slots) layout is the start of its row's
+            flat_w[idx], flat_c[idx] = ws, cs
     return torch.from_numpy(w), torch.from_numpy(c)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
 from itertools import accumulate
 from typing import Any, Sequence
 
@@ -93,8 +94,7 @@ def distance_bucket(q: tuple[int, int], i: tuple[int, int]) -> int:
         d, side = i[0] - q[1], 1
     else:
         d, side = max(0, q[0] - i[1]), 0
-    k = sum(d > e for e in _BUCKET_EDGES)
-    return side * N_BUCKETS + k
+    return side * N_BUCKETS + bisect_left(_BUCKET_EDGES, d)  # the number of edges below d
 
 
 def _span_counter(spans: Sequence[tuple[int, int]]):
@@ -136,17 +136,19 @@ def mark_finder(text: str, marks=BETWEEN_MARKS):
 
 
 def pair_features(text: str, q: tuple[int, int], quantities: Sequence[tuple[int, int]],
-                  indicators: Sequence[tuple[int, int]], marks=BETWEEN_MARKS, finder=None) -> list[list[float]]:
+                  indicators: Sequence[tuple[int, int]], marks=BETWEEN_MARKS, finder=None,
+                  counters=None) -> list[list[float]]:
     """For quantity ``q`` and each candidate indicator in ``indicators``: what lies between them
     (other quantities and indicators, punctuation, 其中, 含), whether it is the nearest candidate on
-    its side, and whether it comes first. ``finder``: :func:`mark_finder` of ``text`` and ``marks``,
-    built once per window by the caller."""
+    its side, and whether it comes first. ``finder`` (:func:`mark_finder` of ``text`` and ``marks``)
+    and ``counters`` (:func:`_span_counter` of ``quantities`` and of ``indicators``): built once per
+    window by the caller."""
     present = finder or mark_finder(text, marks)
     left = [s for s in indicators if s[1] <= q[0]]
     right = [s for s in indicators if s[0] >= q[1]]
     near_left = max(left, key=lambda s: s[1]) if left else None
     near_right = min(right, key=lambda s: s[0]) if right else None
-    count_q, count_i = _span_counter(quantities), _span_counter(indicators)
+    count_q, count_i = counters or (_span_counter(quantities), _span_counter(indicators))
     out = []
     for i in indicators:
         lo, hi = (q[1], i[0]) if i[0] >= q[1] else (i[1], q[0])
@@ -429,14 +431,14 @@ class Featurizer:
             if not qs:
                 continue
             if ins:
-                finder = mark_finder(t, marks)
+                finder, counters = mark_finder(t, marks), (_span_counter(qs), _span_counter(ins))
                 r0, k0, m = len(q_batch), len(k_spans), len(ins)
                 for r, q in enumerate(qs):
                     p_q += [r0 + r] * m
                     p_k += range(k0, k0 + m)
                     p_col += range(m)
                     buckets += [distance_bucket(q, i) for i in ins]
-                    feats += pair_features(t, q, qs, ins, marks, finder)
+                    feats += pair_features(t, q, qs, ins, marks, finder, counters)
                 k_batch += [b] * m
                 k_spans += ins
             q_batch += [b] * len(qs)
@@ -660,6 +662,7 @@ _TIME_CHARS = frozenset("年月日天周季时")
 _TIME_ENDINGS = tuple(sorted(TIME_UNITS))
 
 
+@lru_cache(maxsize=8192)  # dates repeat across reports (2023年, 10月底); a pure function of its arguments
 def is_date_or_duration(quantity_text: str, following: str = "") -> bool:
     """``2023年``, ``10月``, ``3天``, ``两个月``: the parsed unit is a unit of time (``元/年`` is
     not); ``5个`` when the text goes on with a time word (``5个工作日``); a bare number the text
