@@ -475,3 +475,19 @@ def test_lexicon_tensors_hold_each_texts_features():
         assert (w[b, :len(t)].numpy() == wid).all() and (c[b, :len(t)].numpy() == cid).all()
         assert not w[b, len(t):].any()
     assert w[0].any() and ends[2][1] == 4  # 已[脱贫户]: the longest alias starting at 1 ends at 4
+
+
+def test_char_ids_translate_like_the_per_character_maps():
+    from zhibiao.model.network import _CLASS_TABLE, char_class, char_ids
+    from zhibiao.model.vocab import CharVocab
+
+    vocab = CharVocab.build(["脱贫户"])
+    texts = ["脱贫户776户,鎮(zhèn)😀\u3000Ａ", "", "监测对象１２户"]
+    ids = char_ids(texts, vocab.code_table(), 20)
+    cls = char_ids(texts, _CLASS_TABLE, 20)
+    for b, t in enumerate(texts):
+        assert ids[b, :len(t)].tolist() == vocab.encode(t) and not ids[b, len(t):].any()
+        assert cls[b, :len(t)].tolist() == [char_class(ch) for ch in t]
+    assert 1 in ids[0].tolist()  # 😀 is unknown: [UNK]
+    big = CharVocab(["[PAD]", "[UNK]"] + [chr(0x4E00 + k) for k in range(0xD800)])
+    assert big.code_table() is None  # ids past U+D800 cannot travel as code points: the list path

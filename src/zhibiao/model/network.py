@@ -165,18 +165,29 @@ _CN_NUMERALS = set("零〇一二两三四五六七八九十百千万亿")
 _DAXIE = set("壹贰叁肆伍陆柒捌玖拾佰仟")
 _MARKERS = set("余多近约超逾")
 N_CHAR_CLASSES = 11
-_CLASS_OF: dict[str, int] = {}
+class CodeTable(dict):
+    """A ``str.translate`` table from code points to small ids (below U+D800, so that the translated
+    text encodes as UTF-32): one C-level pass maps a whole text (:func:`char_ids`). A code point not
+    in the table gets ``missing(character)``, stored when ``remember`` is set."""
+
+    def __init__(self, ids: dict[int, int], missing, remember: bool = False):
+        super().__init__(ids)
+        self.missing, self.remember = missing, remember
+
+    def __missing__(self, code: int) -> int:
+        value = self.missing(chr(code))
+        if self.remember:
+            self[code] = value
+        return value
 
 
-def char_classes(text: str) -> list[int]:
-    """:func:`char_class` of every character (memoised per character)."""
-    get = _CLASS_OF.get
-    out = [get(ch, -1) for ch in text]
-    if -1 in out:
-        for k, ch in enumerate(text):
-            if out[k] == -1:
-                out[k] = _CLASS_OF.setdefault(ch, char_class(ch))
-    return out
+def char_ids(texts: Sequence[str], table: CodeTable, length: int) -> torch.Tensor:
+    """``(len(texts), length)`` long tensor of each text's ids under ``table``, zero-padded."""
+    out = np.zeros((len(texts), length), dtype=np.int64)
+    for b, t in enumerate(texts):
+        if t:
+            out[b, :len(t)] = np.frombuffer(t.translate(table).encode("utf-32-le"), dtype=np.uint32)
+    return torch.from_numpy(out)
 
 
 def char_class(ch: str) -> int:
@@ -201,6 +212,14 @@ def char_class(ch: str) -> int:
     if not ch.isalnum():
         return 7
     return 10
+
+
+_CLASS_TABLE = CodeTable({}, char_class, remember=True)  # filled as characters are met
+
+
+def char_classes(text: str) -> list[int]:
+    """:func:`char_class` of every character (memoised per character)."""
+    return np.frombuffer(text.translate(_CLASS_TABLE).encode("utf-32-le"), dtype=np.uint32).tolist()
 
 
 class CharEncoder(nn.Module):
@@ -377,9 +396,11 @@ class Featurizer:
         batch["attention_mask"] = (torch.arange(length).unsqueeze(0)
                                    < torch.tensor([len(t) for t in texts]).unsqueeze(1)).long()
         if self.cfg.char_classes:
-            batch["char_class"] = _padded([char_classes(t) for t in texts], length)
+            batch["char_class"] = char_ids(texts, _CLASS_TABLE, length)
         if self.tokenizer is None:
-            batch["input_ids"] = _padded([self.vocab.encode(t) for t in texts], length)
+            table = self.vocab.code_table()
+            batch["input_ids"] = (char_ids(texts, table, length) if table is not None
+                                  else _padded([self.vocab.encode(t) for t in texts], length))
         else:
             batch.update(self._tokenize(texts, length))
         if self.cfg.lexicon:
@@ -517,22 +538,22 @@ def viterbi(logits: torch.Tensor, lengths: Sequence[int], bias: torch.Tensor | N
 
 
 def _viterbi_rows(lp: np.ndarray, lens: np.ndarray) -> list[list[int]]:
-    """The constrained recursion over ``(rows, length, tags)`` log-probabilities."""
+    """The constrained recursion over ``(rows, length, tags)`` log-probabilities. Positions past a
+    row's length are forced to O (in a copy): that carries the row's best final tag through
+    unchanged and needs no per-step masking."""
     bsz, _, n_tags = lp.shape
     length = int(lens.max())
+    lp = lp[:, :length].copy()
+    lp[np.arange(length)[None, :] >= lens.reshape(-1, 1)] = np.where(np.arange(n_tags) == TAG_ID["O"], 0.0, -1e9)
     trans = _TRANS_NP  # (prev, cur): 0 allowed, -1e9 not
     score = lp[:, 0] + _START_NP
-    lens = lens.reshape(-1, 1)
-    keep = np.broadcast_to(np.arange(n_tags), (bsz, n_tags))
     back = np.empty((max(0, length - 1), bsz, n_tags), dtype=np.int64)
     for t in range(1, length):
         cand = score[:, :, None] + trans  # (B, prev, cur)
-        arg, best = cand.argmax(1), cand.max(1)
-        active = t < lens
-        score = np.where(active, best + lp[:, t], score)
-        back[t - 1] = np.where(active, arg, keep)
-    # backtrack the whole batch at once: past a row's end its pointers keep the tag, so every row
-    # starts from its own best last tag
+        back[t - 1] = cand.argmax(1)
+        score = cand.max(1) + lp[:, t]
+    # backtrack the whole batch at once: a shorter row ends in forced O's whose pointers lead back
+    # to its own best last tag
     tags = np.empty((bsz, length), dtype=np.int64)
     tags[:, -1] = score.argmax(1)
     rows = np.arange(bsz)

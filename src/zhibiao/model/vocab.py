@@ -62,6 +62,17 @@ class CharVocab:
         get = self.index.get
         return [get(ch, 1) for ch in text]
 
+    def code_table(self):
+        """:meth:`encode` as a ``str.translate`` table (:class:`~zhibiao.model.network.CodeTable`:
+        unknown characters map to 1, [UNK]); None for a vocabulary too large to translate through."""
+        if not hasattr(self, "_code_table"):
+            from .network import CodeTable
+
+            ok = len(self.tokens) < 0xD800  # ids must stay below the surrogates to encode as UTF-32
+            self._code_table = CodeTable({ord(t): i for t, i in self.index.items() if len(t) == 1},
+                                         lambda ch: 1) if ok else None
+        return self._code_table
+
     def save(self, path: str | Path) -> None:
         # one token per line; a space token is written as the escape "\\u0020"
         lines = ["\\u0020" if t == " " else t for t in self.tokens]
