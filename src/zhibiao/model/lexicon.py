@@ -88,20 +88,10 @@ class Lexicon:
         at: list[int] = []
         ws: list[int] = []
         cs: list[int] = []
-        fill = [0] * (n * 4)
+        fill = [0] * (n * 4)  # matches kept so far per (position, B/M/E/S)
         if alias_ends is not None:
             alias_ends[:] = [0] * n
             is_alias = self._alias_categories()
-
-        def put(pos: int, slot: int, w: int, c: int) -> None:
-            f = pos * 4 + slot
-            k = fill[f]
-            if k < slots:
-                at.append(f * slots + k)
-                ws.append(w)
-                cs.append(c)
-                fill[f] = k + 1
-
         trie = self._trie()
         for i, ch in enumerate(text):
             node = trie.get(ch)
@@ -116,13 +106,15 @@ class Lexicon:
                 if hit is None:
                     continue
                 w, c = hit
-                if j == i:
-                    put(i, S, w, c)
-                else:
-                    put(i, B, w, c)
-                    put(j, E, w, c)
-                    for k in range(i + 1, j):
-                        put(k, M, w, c)
+                # the (position, slot) entries the word fills: S for one character, else B, M..., E
+                for f in ((i * 4 + S,) if j == i else
+                          (i * 4 + B, j * 4 + E, *range((i + 1) * 4 + M, j * 4, 4))):
+                    k = fill[f]
+                    if k < slots:
+                        at.append(f * slots + k)
+                        ws.append(w)
+                        cs.append(c)
+                        fill[f] = k + 1
                 if alias_ends is not None and j + 1 - i >= ALIAS_MIN_LEN and is_alias[c]:
                     alias_ends[i] = j + 1
         return at, ws, cs

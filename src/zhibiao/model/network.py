@@ -15,7 +15,6 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
-from itertools import accumulate
 from typing import Any, Sequence
 
 import numpy as np
@@ -114,24 +113,32 @@ def _span_counter(spans: Sequence[tuple[int, int]]):
 
 def mark_finder(text: str, marks=BETWEEN_MARKS):
     """``present(lo, hi)``: for each group of ``marks``, 1.0 if one of its strings lies wholly inside
-    ``text[lo:hi]``, else 0.0 (prefix counts of where the group's strings start: one pass per
-    window instead of a substring search per quantity-candidate pair)."""
-    groups = []  # per group: [(string length, prefix count of start positions)] per distinct length
-    for group in marks:
-        by_len: dict[int, list[int]] = {}
+    ``text[lo:hi]``, else 0.0. One pass per window finds where each group's strings start; per
+    group that occurs at all, the sorted starts and, from each start on, the earliest end answer a
+    range by one bisection (groups absent from the window cost nothing)."""
+    found = []  # (group index, sorted starts, suffix-minimum of the ends)
+    for g, group in enumerate(marks):
+        hits = []
         for m in group:
-            starts = by_len.setdefault(len(m), [0] * (len(text) + 1))
             k = text.find(m)
             while k >= 0:
-                starts[k + 1] = 1
+                hits.append((k, k + len(m)))
                 k = text.find(m, k + 1)
-        groups.append([(n, list(accumulate(st))) for n, st in by_len.items()])
-    if all(len(g) == 1 for g in groups):  # the usual case: each group's strings have one length
-        flat = [g[0] for g in groups]
-        return lambda lo, hi: [1.0 if hi - n >= lo and pre[hi - n + 1] > pre[lo] else 0.0 for n, pre in flat]
+        if hits:
+            hits.sort()
+            ends = [e for _, e in hits]
+            for k in range(len(ends) - 2, -1, -1):
+                ends[k] = min(ends[k], ends[k + 1])
+            found.append((g, [st for st, _ in hits], ends))
+    n_groups = len(marks)
 
     def present(lo: int, hi: int) -> list[float]:
-        return [1.0 if any(hi - n >= lo and pre[hi - n + 1] > pre[lo] for n, pre in g) else 0.0 for g in groups]
+        out = [0.0] * n_groups
+        for g, starts, ends in found:
+            k = bisect_left(starts, lo)
+            if k < len(starts) and ends[k] <= hi:
+                out[g] = 1.0
+        return out
     return present
 
 
