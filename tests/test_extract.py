@@ -1,7 +1,6 @@
 """The library API: zhibiao.load() -> Extractor -> Records, offsets into the caller's text."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -9,7 +8,6 @@ import zhibiao
 from zhibiao.extract import default_model_path, records_to_dataframe
 from zhibiao.records import RECORD_FIELDS, Record
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 SHIPPED = (default_model_path() / "model.safetensors").exists()
 
 MESSY = [
@@ -58,9 +56,8 @@ def test_offsets_on_messy_inputs(nlp):
         assert all(r.doc_id == "x" for r in recs)
 
 
-@pytest.mark.skipif(not SEEDS.exists(), reason="../shared/seeds not present")
-def test_offsets_over_the_seed_reports(nlp):
-    for path in sorted(SEEDS.glob("*.txt")):
+def test_offsets_over_the_seed_reports(nlp, seed_dir):
+    for path in sorted(seed_dir.glob("*.txt")):
         text = path.read_text(encoding="utf-8")
         recs = nlp(text, doc_id=path.name, all_quantities=True)
         assert len(recs) > 10
@@ -83,11 +80,10 @@ def test_pipe_matches_single_calls_and_accepts_pairs(nlp):
     assert nlp(MESSY[0]) == nlp(MESSY[0])  # calls are independent and repeatable
 
 
-@pytest.mark.skipif(not SEEDS.exists(), reason="../shared/seeds not present")
-def test_records_do_not_depend_on_how_documents_are_batched(nlp):
+def test_records_do_not_depend_on_how_documents_are_batched(nlp, seed_dir):
     """A Ray actor or a different --batch-size groups documents differently: same records; the
     score may move in its last digit only (float rounding of a different batch shape)."""
-    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + MESSY
+    texts = [p.read_text(encoding="utf-8") for p in sorted(seed_dir.glob("*.txt"))] + MESSY
     one_call = [[r.to_dict() for r in rs] for rs in nlp.pipe(texts, batch_size=len(texts))]
     for size in (1, 3):
         other = [[r.to_dict() for r in rs] for rs in nlp.pipe(texts, batch_size=size)]

@@ -1,12 +1,10 @@
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from zhibiao.normalize import PINYIN_ARTEFACT, normalize, to_simplified_char
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
 
 def test_pinyin_artefacts_removed_and_map_covers_them():
@@ -51,9 +49,8 @@ def test_to_original_bounds():
     assert n.to_original(3, 3) == (3, 3)
 
 
-@pytest.mark.skipif(not SEEDS.exists(), reason="../shared/seeds not present")
-def test_seed_003_is_clean_after_normalisation():
-    text = next(SEEDS.glob("003_*.txt")).read_text(encoding="utf-8")
+def test_seed_003_is_clean_after_normalisation(seed_dir):
+    text = next(seed_dir.glob("003_*.txt")).read_text(encoding="utf-8")
     n = normalize(text)
     assert not PINYIN_ARTEFACT.search(n.text)
     assert not re.search(r"\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ]+\)", n.text)

@@ -19,7 +19,6 @@ from zhibiao.integrations.ray import ZhibiaoPredictor, read_documents_dataset, r
 from zhibiao.records import RECORD_FIELDS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 DEFAULT_MODEL = ROOT / "models" / "default"
 MODELS = ["rules"] + ([str(DEFAULT_MODEL)] if (DEFAULT_MODEL / "model.safetensors").exists() else [])
 
@@ -73,12 +72,10 @@ def local_records(model: str, inputs) -> list[dict]:
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_predictor_equals_single_process_on_seeds(model):
-    if not SEEDS.is_dir():
-        pytest.skip(f"{SEEDS} not present")
-    expected = local_records(model, SEEDS)
+def test_predictor_equals_single_process_on_seeds(model, seed_dir):
+    expected = local_records(model, seed_dir)
     assert expected
-    ds = read_documents_dataset(SEEDS, chunk_size=2)
+    ds = read_documents_dataset(seed_dir, chunk_size=2)
     assert ds.count() == 5
     out = to_table(ds.map_batches(ZhibiaoPredictor, fn_constructor_kwargs={"model": model}, batch_size=2,
                                 batch_format="pyarrow", compute=pool(2)))
