@@ -117,7 +117,7 @@ def bert_base_ratio(model_path: str | None, n_chars: int = 20000) -> dict:
     big.predict_documents(texts[:2])
     # Interleaved rounds (this VM's speed drifts by +-10% over minutes): in each, the default model
     # over the slice 8 times (~1 s), then the BERT-base-size one once (~7 s). The ratio is of the
-    # summed rates; each round's own ratio is kept to show the spread.
+    # mean rates; each round's own ratio is kept to show the spread.
     rounds = []
     for _ in range(3):
         t_small, t_big = seconds(small, 8) / 8, seconds(big, 1)

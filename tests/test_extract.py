@@ -1,6 +1,7 @@
 """The library API: zhibiao.load() -> Extractor -> Records, offsets into the caller's text."""
 from __future__ import annotations
 
+import json
 
 import pytest
 
@@ -114,3 +115,25 @@ def test_load_without_arguments_gives_the_shipped_model():
 def test_missing_model_folder_is_a_clear_error(tmp_path):
     with pytest.raises(zhibiao.errors.ZhibiaoError, match="does not exist"):
         zhibiao.load(tmp_path / "nope")
+
+
+def test_an_extractor_that_has_predicted_can_be_copied_to_workers(nlp):
+    """``extract_documents(extractor, workers=N)`` pickles the extractor into spawned workers: the
+    caches built by a first prediction must not get in the way."""
+    import pickle
+
+    text = "大佛镇脱贫户776户1605人,監測戶94戶190人。"
+    before = [r.to_dict() for r in nlp(text)]
+    copy = pickle.loads(pickle.dumps(nlp))
+    assert [r.to_dict() for r in copy(text)] == before
+
+
+def test_prelabel_names_the_inputs_it_could_not_read(tmp_path, capsys):
+    from zhibiao.cli import main
+
+    (tmp_path / "a.txt").write_text("大佛镇脱贫户776户。", encoding="utf-8")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    rc = main(["prelabel", str(tmp_path), "-o", str(tmp_path / "tasks.json"), "--model", "rules"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "empty.txt" in err and "wrote 1 task" in err
+    assert len(json.loads((tmp_path / "tasks.json").read_text(encoding="utf-8"))) == 1

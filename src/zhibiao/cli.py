@@ -137,11 +137,15 @@ def cmd_prelabel(args) -> int:
     from .io.labelstudio import write_labelstudio_tasks
 
     ex = load(args.model)
-    docs = [d for d in iter_documents(args.inputs) if not isinstance(d, ZhibiaoError)]
+    items = list(iter_documents(args.inputs))
+    failed = [d for d in items if isinstance(d, ZhibiaoError)]
+    docs = [d for d in items if not isinstance(d, ZhibiaoError)]
     preds = ex.predict([d.text for d in docs], [d.doc_id for d in docs])
     write_labelstudio_tasks(preds, args.output, model_version=Path(str(args.model or "default")).name)
     print(f"wrote {len(preds)} task(s) with predictions to {args.output}", file=sys.stderr)
-    return 0
+    for err in failed:  # unreadable inputs get no task: say which and why
+        print(f"zhibiao prelabel: not read: {err}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_extract(args) -> int:

@@ -224,11 +224,6 @@ def char_class(ch: str) -> int:
 _CLASS_TABLE = CodeTable({}, char_class, remember=True)  # filled as characters are met
 
 
-def char_classes(text: str) -> list[int]:
-    """:func:`char_class` of every character (memoised per character)."""
-    return np.frombuffer(text.translate(_CLASS_TABLE).encode("utf-32-le"), dtype=np.uint32).tolist()
-
-
 class CharEncoder(nn.Module):
     """A from-scratch ``BertModel`` over characters; lexicon features join the input embeddings."""
 
@@ -498,7 +493,8 @@ def _allowed() -> torch.Tensor:
 
 _ALLOWED = _allowed()
 _START_OK = torch.tensor([not t.startswith("I-") for t in TAGS])
-_TRANS_NP = np.where(_ALLOWED.numpy(), 0.0, -1e9).astype(np.float32)
+_ALLOWED_NP = _ALLOWED.numpy()
+_TRANS_NP = np.where(_ALLOWED_NP, 0.0, -1e9).astype(np.float32)
 _START_NP = np.where(_START_OK.numpy(), 0.0, -1e9).astype(np.float32)
 
 
@@ -513,7 +509,7 @@ def _valid_rows(tags: np.ndarray) -> np.ndarray:
     """Per row of a ``(batch, length)`` tag-id array: is it a valid BIO sequence (every I-X right
     after a B-X or an I-X, none first)?"""
     prev = np.concatenate([np.zeros_like(tags[:, :1]), tags[:, :-1]], axis=1)
-    return ~(~_ALLOWED.numpy()[prev, tags]).any(1)
+    return ~(~_ALLOWED_NP[prev, tags]).any(1)
 
 
 def viterbi(logits: torch.Tensor, lengths: Sequence[int], bias: torch.Tensor | None = None) -> list[list[int]]:
@@ -549,7 +545,9 @@ def _viterbi_rows(lp: np.ndarray, lens: np.ndarray) -> list[list[int]]:
     row's length are forced to O (in a copy): that carries the row's best final tag through
     unchanged and needs no per-step masking."""
     bsz, _, n_tags = lp.shape
-    length = int(lens.max())
+    length = int(lens.max(initial=0))
+    if not length:
+        return [[] for _ in range(bsz)]
     lp = lp[:, :length].copy()
     lp[np.arange(length)[None, :] >= lens.reshape(-1, 1)] = np.where(np.arange(n_tags) == TAG_ID["O"], 0.0, -1e9)
     trans = _TRANS_NP  # (prev, cur): 0 allowed, -1e9 not

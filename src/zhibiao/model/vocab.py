@@ -25,6 +25,12 @@ def _gb2312(rows: range) -> list[str]:
     return out
 
 
+def _unknown_id(ch: str) -> int:
+    """The id of a character not in the vocabulary: 1, [UNK] (a module-level function: an
+    extractor must stay picklable for worker processes)."""
+    return 1
+
+
 class CharVocab:
     def __init__(self, tokens: Sequence[str]):
         if list(tokens[:2]) != [PAD, UNK]:
@@ -70,7 +76,7 @@ class CharVocab:
 
             ok = len(self.tokens) < 0xD800  # ids must stay below the surrogates to encode as UTF-32
             self._code_table = CodeTable({ord(t): i for t, i in self.index.items() if len(t) == 1},
-                                         lambda ch: 1) if ok else None
+                                         _unknown_id) if ok else None
         return self._code_table
 
     def save(self, path: str | Path) -> None:
