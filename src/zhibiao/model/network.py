@@ -168,10 +168,6 @@ def pair_features(text: str, q: tuple[int, int], quantities: Sequence[tuple[int,
     return out
 
 
-_CN_NUMERALS = set("零〇一二两三四五六七八九十百千万亿")
-_DAXIE = set("壹贰叁肆伍陆柒捌玖拾佰仟")
-_MARKERS = set("余多近约超逾")
-N_CHAR_CLASSES = 11
 class CodeTable(dict):
     """A ``str.translate`` table from code points to small ids (below U+D800, so that the translated
     text encodes as UTF-32): one C-level pass maps a whole text (:func:`char_ids`). A code point not
@@ -195,6 +191,12 @@ def char_ids(texts: Sequence[str], table: CodeTable, length: int) -> torch.Tenso
         if t:
             out[b, :len(t)] = np.frombuffer(t.translate(table).encode("utf-32-le"), dtype=np.uint32)
     return torch.from_numpy(out)
+
+
+_CN_NUMERALS = set("零〇一二两三四五六七八九十百千万亿")
+_DAXIE = set("壹贰叁肆伍陆柒捌玖拾佰仟")
+_MARKERS = set("余多近约超逾")
+N_CHAR_CLASSES = 11
 
 
 def char_class(ch: str) -> int:
