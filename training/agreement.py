@@ -1,6 +1,12 @@
 """Inter-annotator agreement: two independent annotations of the same documents.
 
     python training/agreement.py annotations/agreement/src --against annotations/seeds/src
+    python training/agreement.py annotations/agreement/real_second.jsonl --real ../shared/real/real.jsonl \
+        [--corrections annotations/real_corrections.jsonl]
+
+The second form reads a stand-off second annotation of third-party documents (offsets only, no
+text: the text stays in the shared file) and compares it with their gold, corrected by the overlay
+when ``--corrections`` is given.
 
 Treats the first set as reference and the second as the other annotator (F1 is symmetric) and
 prints quantity, indicator and link agreement (strict and relaxed), as zhibiao.evaluate scores them.
@@ -24,14 +30,31 @@ def load(folder: Path, names: list[str]):
     return [parse_markup((folder / n).read_text(encoding="utf-8"), Path(n).stem) for n in names]
 
 
+def load_standoff(path: Path, real: Path, corrections: Path | None):
+    """``(names, gold, second)``: the stand-off second annotation laid over the real texts."""
+    from zhibiao.io.corrections import apply_corrections, read_corrections
+    from zhibiao.io.jsonl import doc_from_dict, iter_json_lines, read_jsonl
+
+    gold = {d.id: d for d in read_jsonl(real)}
+    if corrections is not None:
+        apply_corrections(list(gold.values()), read_corrections(corrections))
+    second = [doc_from_dict({**obj, "text": gold[obj["id"]].text}, where) for where, obj in iter_json_lines(path)]
+    return [d.id for d in second], [gold[d.id] for d in second], second
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("second", type=Path, help="folder of the second annotator's markup files")
+    ap.add_argument("second", type=Path, help="folder of the second annotator's markup files, or a stand-off JSONL (with --real)")
     ap.add_argument("--against", type=Path, default=ROOT / "annotations/seeds/src", help="the first annotation")
+    ap.add_argument("--real", type=Path, help="with a stand-off JSONL as SECOND: the shared file holding the texts and gold")
+    ap.add_argument("--corrections", type=Path, help="overlay applied to the --real gold first")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    names = sorted(p.name for p in args.second.glob("*.txt"))
-    first, second = load(args.against, names), load(args.second, names)
+    if args.real:
+        names, first, second = load_standoff(args.second, args.real, args.corrections)
+    else:
+        names = sorted(p.name for p in args.second.glob("*.txt"))
+        first, second = load(args.against, names), load(args.second, names)
     rows = {}
     for name, a, b in list(zip(names, first, second)) + [("all", None, None)]:
         gold = first if a is None else [a]
