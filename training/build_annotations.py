@@ -7,6 +7,8 @@ Seeds: ``annotations/seeds/src/<seed stem>.txt``; with the marks removed each mu
 ``../shared/seeds/<seed stem>.txt`` byte for byte (checked when that folder is present).
 Authored passages: ``annotations/authored/src/A###.txt`` with a ``#meta {json}`` first line; every
 fifth passage (id number divisible by 5) is the held-out split that training never sees.
+Real-page-style passages (team-written in the form of real web pages, from the errors on the real
+folds): ``annotations/realstyle/src/B###.txt``, the same format and split rule.
 """
 from __future__ import annotations
 
@@ -23,6 +25,20 @@ from zhibiao.io.markup import parse_markup  # noqa: E402
 from zhibiao.validate import validate_document  # noqa: E402
 
 SEED_TEXTS = ROOT.parent / "shared" / "seeds"
+REAL_TEXTS = ROOT.parent / "shared" / "real" / "real.jsonl"
+#: team-written passages may share no run this long with a real (third-party) text, compared after
+#: normalisation (pinyin artefacts dropped, traditional folded to simplified), fixed policy names aside
+MAX_SHARED_RUN = 20
+POLICY_TERMS = ("巩固拓展脱贫攻坚成果同乡村振兴有效衔接",)
+
+
+def _comparable(text: str) -> str:
+    from zhibiao.normalize import normalize
+
+    out = normalize(text).text
+    for term in POLICY_TERMS:
+        out = out.replace(term, "\0")
+    return out
 TYPES_TSV = ROOT / "annotations" / "indicator_types.tsv"
 
 
@@ -71,6 +87,27 @@ def build_dir(src_dir: Path, kind: str, gold_types: dict[str, str]) -> tuple[lis
     return docs, problems
 
 
+def shared_runs(docs: list[dict], n: int = MAX_SHARED_RUN) -> list[str]:
+    """Problems: passages sharing an ``n``-character run with a text of ``../shared/real`` (where present)."""
+    if not REAL_TEXTS.exists():
+        return []
+    grams: dict[str, str] = {}
+    for line in REAL_TEXTS.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            obj = json.loads(line)
+            text = _comparable(obj["text"])
+            for i in range(len(text) - n + 1):
+                grams.setdefault(text[i:i + n], obj["id"])
+    problems = []
+    for d in docs:
+        t = _comparable(d["text"])
+        hit = next((i for i in range(len(t) - n + 1) if t[i:i + n] in grams), None)
+        if hit is not None:
+            problems.append(f"{d['id']}: shares a {n}-character run with real text {grams[t[hit:hit + n]]} "
+                            f"(normalised offset {hit}): team-written text must be the team's own")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="only check that the JSONL files are up to date")
@@ -78,8 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     status = 0
     gold_types = load_gold_types()
     for kind, src, out in (("seed", "annotations/seeds/src", "annotations/seeds.jsonl"),
-                           ("authored", "annotations/authored/src", "annotations/authored.jsonl")):
+                           ("authored", "annotations/authored/src", "annotations/authored.jsonl"),
+                           ("realstyle", "annotations/realstyle/src", "annotations/realstyle.jsonl")):
         docs, problems = build_dir(ROOT / src, kind, gold_types)
+        problems += shared_runs(docs) if kind != "seed" else []
         for p in problems:
             print(p, file=sys.stderr)
         status |= bool(problems)
