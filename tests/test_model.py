@@ -479,13 +479,13 @@ def test_lexicon_tensors_hold_each_texts_features():
 
 
 def test_char_ids_translate_like_the_per_character_maps():
-    from zhibiao.model.characters import _CLASS_TABLE, char_class, char_ids
+    from zhibiao.model.characters import CLASS_TABLE, char_class, char_ids
     from zhibiao.model.vocab import CharVocab
 
     vocab = CharVocab.build(["脱贫户"])
     texts = ["脱贫户776户,鎮(zhèn)😀\u3000Ａ", "", "监测对象１２户"]
     ids = char_ids(texts, vocab.code_table(), 20)
-    cls = char_ids(texts, _CLASS_TABLE, 20)
+    cls = char_ids(texts, CLASS_TABLE, 20)
     for b, t in enumerate(texts):
         assert ids[b, :len(t)].tolist() == vocab.encode(t) and not ids[b, len(t):].any()
         assert cls[b, :len(t)].tolist() == [char_class(ch) for ch in t]

@@ -69,4 +69,3 @@ def char_class(ch: str) -> int:
 
 
 CLASS_TABLE = CodeTable({}, char_class, remember=True)  # filled as characters are met
-_CLASS_TABLE = CLASS_TABLE  # the name tests and older code used
