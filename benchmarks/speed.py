@@ -92,7 +92,7 @@ def bert_base_ratio(model_path: str | None, n_chars: int = 20000) -> dict:
 
     from zhibiao.extract import default_model_path
     from zhibiao.model.core import ZhibiaoModel
-    from zhibiao.model.network import ModelConfig
+    from zhibiao.model.config import ModelConfig
 
     torch.set_num_threads(2)
     small = ZhibiaoModel.from_pretrained(model_path or default_model_path())

@@ -12,7 +12,8 @@ from zhibiao.errors import ModelLoadError
 from zhibiao.io.jsonl import write_jsonl
 from zhibiao.io.markup import parse_markup
 from zhibiao.model.core import ZhibiaoModel
-from zhibiao.model.network import TAGS, spans_from_tags, viterbi
+from zhibiao.model.config import TAGS
+from zhibiao.model.decoding import spans_from_tags, viterbi
 from zhibiao.train import ConfigError, load_config, train
 
 SENTENCES = [
@@ -151,8 +152,8 @@ def test_config_file_free_maps_and_unknown_keys(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("data:\n  oversample: {seed: 3, authored: 2}\ntrain:\n  epochs: 2\n", encoding="utf-8")
     got = load_config(cfg)
-    assert got["data"]["oversample"] == {"seed": 3, "authored": 2} and got["train"]["epochs"] == 2
-    assert load_config(cfg, ["data.oversample={}"])["data"]["oversample"] == {}
+    assert got.data.oversample == {"seed": 3, "authored": 2} and got.train.epochs == 2
+    assert load_config(cfg, ["data.oversample={}"]).data.oversample == {}
     cfg.write_text("train:\n  epochz: 2\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="unknown config key 'epochz'"):
         load_config(cfg)
@@ -245,7 +246,7 @@ def test_missing_base_model_is_a_clear_error(tiny_data, tmp_path):
 
 # ---- decoding: quantities snap to the quantity grammar; dates and durations are dropped ---------------
 def test_snap_quantities_splits_merges_and_drops_dates():
-    from zhibiao.model.network import snap_quantities
+    from zhibiao.model.decoding import snap_quantities
 
     text = "2023年监测户94户190人,发放31.1万元,历时3天,5个工作日内完成。"
     q = lambda s: (text.index(s), text.index(s) + len(s), "QUANTITY", 0.9)  # noqa: E731
@@ -289,7 +290,7 @@ def test_a_positive_indicator_bias_tags_more_indicator_characters(overfit):
 
 
 def test_pair_features_version_2_sees_de_between_quantity_and_candidate():
-    from zhibiao.model.network import between_marks, n_pair_features, pair_features
+    from zhibiao.model.featurization import between_marks, n_pair_features, pair_features
 
     text = "已脱贫户、297户595人的监测户"
     q, ind_left, ind_right = (5, 9), (0, 4), (14, 17)
@@ -303,7 +304,7 @@ def test_pair_features_version_2_sees_de_between_quantity_and_candidate():
 
 
 def test_snap_quantities_follows_the_spec_span_and_adds_missed_digit_quantities():
-    from zhibiao.model.network import snap_quantities
+    from zhibiao.model.decoding import snap_quantities
 
     text = "人均收入6500元以上,20xx年建成60KW电站1座、三处车间,县道X877项目,人口17 608人,队伍2支,400余劳动力。"
     at = lambda s, lab="QUANTITY": (text.index(s), text.index(s) + len(s), lab, 0.9)  # noqa: E731
@@ -363,7 +364,7 @@ def test_pair_features_match_a_brute_force_count():
     """The bisection counts and the per-window mark tables give what a plain scan gives."""
     import random
 
-    from zhibiao.model.network import between_marks, pair_features
+    from zhibiao.model.featurization import between_marks, pair_features
 
     def brute(text, q, quantities, indicators, marks):
         out = []
@@ -392,7 +393,7 @@ def test_pair_features_match_a_brute_force_count():
 
 
 def test_spans_from_valid_tags_agrees_with_the_general_reader():
-    from zhibiao.model.network import spans_from_valid_tags
+    from zhibiao.model.decoding import spans_from_valid_tags
 
     g = torch.Generator().manual_seed(3)
     logits = torch.randn(16, 50, len(TAGS), generator=g) * 3
@@ -404,7 +405,7 @@ def test_viterbi_shortcut_equals_the_full_recursion():
     """Rows whose argmax is a valid sequence skip the recursion: the same paths either way."""
     import numpy as np
 
-    from zhibiao.model.network import _viterbi_rows
+    from zhibiao.model.decoding import _viterbi_rows
 
     g = torch.Generator().manual_seed(5)
     logits = torch.randn(64, 40, len(TAGS), generator=g) * 2
@@ -456,7 +457,7 @@ def test_bound_kernel_caches_respects_a_user_setting(monkeypatch):
 
 
 def test_distance_bucket_counts_the_edges_below_the_gap():
-    from zhibiao.model.network import _BUCKET_EDGES, N_BUCKETS, distance_bucket
+    from zhibiao.model.featurization import _BUCKET_EDGES, N_BUCKETS, distance_bucket
 
     for gap in range(0, 100):
         assert distance_bucket((0, 2), (2 + gap, 5 + gap)) == N_BUCKETS + sum(gap > e for e in _BUCKET_EDGES)
@@ -478,13 +479,13 @@ def test_lexicon_tensors_hold_each_texts_features():
 
 
 def test_char_ids_translate_like_the_per_character_maps():
-    from zhibiao.model.network import _CLASS_TABLE, char_class, char_ids
+    from zhibiao.model.characters import CLASS_TABLE, char_class, char_ids
     from zhibiao.model.vocab import CharVocab
 
     vocab = CharVocab.build(["脱贫户"])
     texts = ["脱贫户776户,鎮(zhèn)😀\u3000Ａ", "", "监测对象１２户"]
     ids = char_ids(texts, vocab.code_table(), 20)
-    cls = char_ids(texts, _CLASS_TABLE, 20)
+    cls = char_ids(texts, CLASS_TABLE, 20)
     for b, t in enumerate(texts):
         assert ids[b, :len(t)].tolist() == vocab.encode(t) and not ids[b, len(t):].any()
         assert cls[b, :len(t)].tolist() == [char_class(ch) for ch in t]

@@ -44,14 +44,15 @@ def code_version() -> str:
     return head + ("+changes" if dirty else "")
 
 
-def _training_key(cfg: dict) -> str:
-    """The config less its decoding keys: equal keys train the same model."""
+def _training_key(cfg) -> str:
+    """The config (a TrainingConfig or its dict) less its decoding keys: equal keys train the same model."""
+    cfg = cfg.to_dict() if hasattr(cfg, "to_dict") else cfg
     trimmed = {sec: {k: v for k, v in vals.items() if f"{sec}.{k}" not in DECODING_KEYS} if isinstance(vals, dict) else vals
                for sec, vals in cfg.items()}
     return json.dumps(trimmed, sort_keys=True, ensure_ascii=False, default=str)
 
 
-def fold_model(cfg: dict, folder: Path | None):
+def fold_model(cfg, folder: Path | None):
     """``(model, train_seconds, metrics)`` of one fold: trained, or reused from ``folder`` when it
     holds a model trained with the same config less its decoding keys, which are then applied."""
     from zhibiao.model.core import ZhibiaoModel
@@ -60,20 +61,20 @@ def fold_model(cfg: dict, folder: Path | None):
     key = _training_key(cfg)
     if folder is not None and (folder / "loo_key.json").exists() \
             and json.loads((folder / "loo_key.json").read_text(encoding="utf-8")) == key:
-        mc, tc = cfg["model"], cfg["train"]
-        if tc.get("threads"):  # decode with the thread count training evaluated with
+        tc = cfg.train
+        if tc.threads:  # decode with the thread count training evaluated with
             import torch
 
-            torch.set_num_threads(int(tc["threads"]))
+            torch.set_num_threads(tc.threads)
         model = ZhibiaoModel.from_pretrained(folder)
         metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
         for key in DECODING_KEYS:
             section, name = key.split(".")
-            if section == "model" and name in mc:
-                setattr(model.cfg, name, mc[name])
-        if tc.get("tune_indicator_bias"):
+            if section == "model":
+                setattr(model.cfg, name, getattr(cfg.model, name))
+        if tc.tune_indicator_bias:
             _, _, dev_docs = training_documents(cfg, ROOT)
-            metrics["decoding"], _ = tune_indicator_bias(model, dev_docs, [float(b) for b in tc["tune_indicator_bias"]])
+            metrics["decoding"], _ = tune_indicator_bias(model, dev_docs, [float(b) for b in tc.tune_indicator_bias])
         else:
             metrics.pop("decoding", None)
         metrics["reused"] = True
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {"name": args.name, "config": args.config, "overrides": args.set, "folds": {},
                "data_hash": data_hash(seeds + authored)[:12], "code": code_version(),
                "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
-               "resolved_config": load_config(args.config, list(args.set)),
+               "resolved_config": load_config(args.config, list(args.set)).to_dict(),
                "command": " ".join(["python", "training/loo.py", "--config", str(Path(args.config).relative_to(ROOT))
                                     if Path(args.config).is_relative_to(ROOT) else args.config]
                                    + [x for s in args.set for x in ("--set", s)] + ["--name", args.name]

@@ -1,194 +1,42 @@
-"""Training: one YAML config -> datasets -> joint training loop -> a model folder.
+"""Training: a config -> documents and windows -> joint training loop -> a model folder.
 
     zhibiao train --config training/default.yaml --set train.epochs=5 --output models/mine
 
-The config fully describes a run (see ``training/default.yaml``): data files and splits, the
-generator's share, model size, lexicon on/off, epochs, batch size, learning rate, seed. The
-resolved config, a hash of the training data and the metrics are written next to the weights.
-Same seed + same data gives the same metrics on CPU.
+The config (:mod:`zhibiao.config`; ``training/default.yaml`` lists every key) fully describes a
+run: data files and splits, the generator's share, model size, lexicon on/off, epochs, batch
+size, learning rate, seed. :func:`train` runs it in named steps: check the config and the output
+folder, read the data (:mod:`zhibiao.training_data`), build the model, fit (choosing the
+checkpoint on the dev split), tune the decoding bias, save. The resolved config, a hash of the
+training data and the metrics are written next to the weights. Same seed + same data gives the
+same metrics on CPU.
 """
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import logging
-import math
 import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 import yaml
 
-from .errors import ZhibiaoError
-from .normalize import normalize
-from .records import INDICATOR, QUANTITY, AnnotatedDocument
-from .sentences import NUMERAL, sentence_windows
+from .config import ConfigError, TrainConfig, TrainingConfig, as_training_config, check_output_folder, load_config
+from .records import AnnotatedDocument
+from .training_data import (build_dataset, data_hash, dev_split, document_examples, read_annotations,
+                            training_documents, training_windows)
+
+__all__ = ["ConfigError", "TrainResult", "TrainingConfig", "build_dataset", "data_hash", "dev_split",
+           "document_examples", "load_config", "read_annotations", "train", "training_documents",
+           "tune_indicator_bias", "warmup_schedule"]
 
 log = logging.getLogger(__name__)
 
-DEFAULTS: dict[str, Any] = {
-    "data": {
-        "train": ["annotations/seeds.jsonl", "annotations/authored.jsonl"],
-        "format": "auto",              # jsonl | doccano | labelstudio | auto (by content)
-        "exclude_splits": ["heldout"],  # meta.split values never trained on
-        "exclude_ids": [],              # document ids left out (leave-one-out)
-        "dev_fraction": 0.1,            # share of training documents held back for checkpoint choice
-        "dev_splits": None,             # draw the dev documents only from these meta.split values (None: any)
-        "generator_share": 0.0,         # generated windows, as a share of the real training windows
-        "generator_seed": 7,
-        "oversample": {},               # meta.split -> times its documents' windows are repeated (e.g. {seed: 3})
-        "taxonomy": None,               # extra taxonomy YAML (extends the bundled one)
-    },
-    "model": {
-        "base_model": None, "hidden_size": 128, "num_layers": 2, "num_heads": 4, "intermediate_size": 512,
-        "max_len": 160, "dropout": 0.1, "lexicon": True, "lex_dim": 32, "span_dim": 128, "link_hidden": 128,
-        "char_classes": True, "conv_kernel": 3, "pair_features_version": 1, "alias_candidates": False,
-        # decoding (training/loo.py --models re-decodes a saved fold model with other values)
-        "snap_quantities": True, "add_missed_quantities": False, "indicator_bias": 0.0,
-    },
-    "train": {
-        "epochs": 20, "batch_size": 32, "lr": 2e-3, "encoder_lr": None, "weight_decay": 0.01, "warmup": 0.1,
-        "link_weight": 1.0, "noisy_candidates": True, "seed": 13, "device": "cpu", "threads": None, "patience": None,
-        "local_files_only": True,
-        "tune_indicator_bias": None,    # e.g. [0, 0.5, 1, 1.5, 2]: the decoding bias with the best dev score
-    },
-}
 
-
-class ConfigError(ZhibiaoError):
-    pass
-
-
-# ---- config ------------------------------------------------------------------------------
-
-# config values that are free-form maps (their keys are data, not config keys): replaced whole
-FREE_MAPS = {("data", "oversample")}
-
-
-def _merge(base: dict, over: dict, where: str, path: tuple[str, ...] = ()) -> dict:
-    out = copy.deepcopy(base)
-    for k, v in (over or {}).items():
-        if k not in out:
-            raise ConfigError(f"{where}: unknown config key {k!r}")
-        if isinstance(out[k], dict) and isinstance(v, dict) and path + (k,) not in FREE_MAPS:
-            out[k] = _merge(out[k], v, f"{where}.{k}", path + (k,))
-        else:
-            out[k] = v
-    return out
-
-
-def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> dict[str, Any]:
-    """The defaults, updated by the YAML file, updated by ``key.sub=value`` overrides (YAML values)."""
-    cfg = copy.deepcopy(DEFAULTS)
-    if path is not None:
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: cannot read config ({exc})") from None
-        cfg = _merge(cfg, data, str(path))
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set {item!r}: expected key.sub=value")
-        node = cfg
-        parts = key.strip().split(".")
-        for p in parts[:-1]:
-            if not isinstance(node.get(p), dict):
-                raise ConfigError(f"--set {item!r}: unknown section {p!r}")
-            node = node[p]
-        if parts[-1] not in node:
-            raise ConfigError(f"--set {item!r}: unknown key {key!r}")
-        node[parts[-1]] = yaml.safe_load(raw)
-    return cfg
-
-
-# ---- data --------------------------------------------------------------------------------
-
-def read_annotations(paths: Sequence[str | Path], fmt: str = "auto", base: Path | None = None) -> list[AnnotatedDocument]:
-    from .io.convert import read_any
-
-    docs: list[AnnotatedDocument] = []
-    for p in paths:
-        p = Path(p)
-        if base is not None and not p.is_absolute() and not p.exists():
-            p = base / p
-        docs.extend(read_any(p, fmt))
-    return docs
-
-
-def data_hash(docs: Sequence[AnnotatedDocument]) -> str:
-    from .io.jsonl import doc_to_dict
-
-    h = hashlib.sha256()
-    for d in docs:
-        obj = doc_to_dict(d)
-        obj["meta"] = {k: v for k, v in obj["meta"].items() if k != "source"}
-        h.update(json.dumps(obj, ensure_ascii=False, sort_keys=True).encode("utf-8"))
-    return h.hexdigest()
-
-
-def dev_split(docs: Sequence[AnnotatedDocument], fraction: float,
-              splits: Sequence[str] | None = None) -> tuple[list, list]:
-    """Hold back ``fraction`` of the documents (chosen by a hash of the id, so it is stable), drawn
-    only from documents whose ``meta.split`` is in ``splits`` when that is given."""
-    if fraction <= 0 or len(docs) < 2:
-        return list(docs), []
-    allowed = None if splits is None else set(splits)
-    eligible = [d for d in docs if allowed is None or d.meta.get("split") in allowed]
-    keyed = sorted(eligible, key=lambda d: hashlib.md5(d.id.encode("utf-8")).hexdigest())
-    n_dev = max(1, round(len(docs) * fraction))
-    dev_ids = {d.id for d in keyed[:n_dev]}
-    return [d for d in docs if d.id not in dev_ids], [d for d in docs if d.id in dev_ids]
-
-
-def document_examples(doc: AnnotatedDocument, max_len: int) -> list[dict[str, Any]]:
-    """The training windows of one gold document, in normalised text with local offsets."""
-    norm = normalize(doc.text)
-    ents = {}
-    for e in doc.entities:
-        a, b = norm.from_original(e.start, e.end)
-        if b > a:
-            ents[e.id] = (a, b, e.label)
-    link = dict(doc.relations)
-    out = []
-    for wa, wb in sentence_windows(norm.text, max_len):
-        inside = {k: v for k, v in ents.items() if wa <= v[0] and v[1] <= wb}
-        if not inside and not NUMERAL.search(norm.text, wa, wb):
-            continue
-        qs = sorted((v[0] - wa, v[1] - wa, k) for k, v in inside.items() if v[2] == QUANTITY)
-        ins = sorted((v[0] - wa, v[1] - wa, k) for k, v in inside.items() if v[2] == INDICATOR)
-        ind_index = {k: j for j, (_, _, k) in enumerate(ins)}
-        out.append({
-            "text": norm.text[wa:wb],
-            "spans": [[s, e, inside[k][2]] for s, e, k in sorted(qs + ins)],
-            "quantities": [[s, e] for s, e, _ in qs],
-            "indicators": [[s, e] for s, e, _ in ins],
-            "targets": [ind_index.get(link.get(k), -1) for _, _, k in qs],
-            "doc_id": doc.id,
-        })
-    return out
-
-
-def build_dataset(docs: Sequence[AnnotatedDocument], max_len: int):
-    import datasets
-
-    rows = [ex for d in docs for ex in document_examples(d, max_len)]
-    features = datasets.Features({
-        "text": datasets.Value("string"),
-        "spans": datasets.Sequence(datasets.Sequence(datasets.Value("string"))),
-        "quantities": datasets.Sequence(datasets.Sequence(datasets.Value("int32"))),
-        "indicators": datasets.Sequence(datasets.Sequence(datasets.Value("int32"))),
-        "targets": datasets.Sequence(datasets.Value("int32")),
-        "doc_id": datasets.Value("string"),
-    })
-    for r in rows:
-        r["spans"] = [[str(s), str(e), lab] for s, e, lab in r["spans"]]
-    return datasets.Dataset.from_list(rows, features=features)
-
+# ---- batches and linker candidates -----------------------------------------------------------
 
 def _batches(ds, batch_size: int, seed: int, epoch: int):
     """Shuffled batches of windows of similar length (shuffle, then sort inside chunks)."""
@@ -218,7 +66,7 @@ def _merge_candidates(indicators, targets, extras):
 def _with_predicted_candidates(logits: torch.Tensor, texts, indicators, targets):
     """Add the tagger's own predicted INDICATOR spans that overlap no gold indicator to the
     linker's candidates, so that it learns to pass over the tagger's false positives."""
-    from .model.network import spans_from_tags, viterbi
+    from .model.decoding import spans_from_tags, viterbi
 
     seqs = viterbi(logits.cpu(), [len(t) for t in texts])
     extras = [[(s, e) for s, e, lab in spans_from_tags(seq) if lab == "INDICATOR"
@@ -228,10 +76,10 @@ def _with_predicted_candidates(logits: torch.Tensor, texts, indicators, targets)
 
 def _with_alias_candidates(lexicon, texts, quantities, indicators, targets, alias_ends):
     """Add the taxonomy-alias matches that overlap no candidate and no quantity to the linker's
-    candidates (:func:`~zhibiao.model.network.free_alias_spans`; ``alias_ends`` from the batch's
+    candidates (:func:`~zhibiao.model.featurization.free_alias_spans`; ``alias_ends`` from the batch's
     lexicon features), as decoding does with ``model.alias_candidates``: the linker learns when such
     an untagged alias is the indicator."""
-    from .model.network import free_alias_spans
+    from .model.featurization import free_alias_spans
 
     extras = [free_alias_spans(lexicon, t, list(cur) + list(qs), ends)
               for t, qs, cur, ends in zip(texts, quantities, indicators, alias_ends)]
@@ -245,19 +93,7 @@ class TrainResult:
     output: Path | None
 
 
-def training_documents(cfg: dict[str, Any], base: Path) -> tuple[list, list, list]:
-    """``(all, train, dev)`` documents of a run: the data files less excluded splits and ids."""
-    dc = cfg["data"]
-    docs = read_annotations(dc["train"], dc.get("format", "auto"), base)
-    excluded_splits = set(dc.get("exclude_splits") or [])
-    excluded_ids = set(map(str, dc.get("exclude_ids") or []))
-    docs = [d for d in docs if d.meta.get("split") not in excluded_splits and d.id not in excluded_ids]
-    if not docs:
-        raise ConfigError("no training documents left after exclude_splits / exclude_ids")
-    splits = dc.get("dev_splits")
-    train_docs, dev_docs = dev_split(docs, float(dc.get("dev_fraction") or 0), list(splits) if splits else None)
-    return docs, train_docs, dev_docs
-
+# ---- choosing on the dev split ----------------------------------------------------------------
 
 def _dev_score(m: dict[str, float]) -> float:
     """What checkpoint choice and decoding choice maximise on the dev split."""
@@ -285,111 +121,105 @@ def tune_indicator_bias(model, dev_docs: Sequence[AnnotatedDocument], candidates
             found[best])
 
 
-def train(cfg: dict[str, Any], output: str | Path | None = None, *, base_dir: str | Path | None = None,
-          progress: bool = True) -> TrainResult:
-    """Train a model as ``cfg`` (see :func:`load_config`) says; write it to ``output`` if given."""
-    from tqdm.auto import tqdm
+# ---- the fit loop ------------------------------------------------------------------------------
 
-    from .evaluate import evaluate
-    from .model.core import ZhibiaoModel
-    from .model.network import Featurizer, ModelConfig
-    from .taxonomy import Taxonomy
-
-    t0 = time.time()
-    tc, dc, mc = cfg["train"], cfg["data"], cfg["model"]
-    base = Path(base_dir) if base_dir else Path.cwd()
-    seed = int(tc["seed"])
-    random.seed(seed)
-    torch.manual_seed(seed)
-    if tc.get("threads"):
-        torch.set_num_threads(int(tc["threads"]))
-    device = tc.get("device") or "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("train.device is cuda but no CUDA device is available")
-
-    docs, train_docs, dev_docs = training_documents(cfg, base)
-    taxonomy = Taxonomy.load(extend=dc.get("taxonomy"))
-
-    model_cfg = ModelConfig(**{k: v for k, v in mc.items()})
-    max_len = model_cfg.max_len
-    over = {str(k): int(v) for k, v in (dc.get("oversample") or {}).items()}
-    weighted = [d for d in train_docs for _ in range(max(1, over.get(str(d.meta.get("split")), 1)))]
-    train_ds = build_dataset(weighted, max_len)
-    n_real = len(train_ds)
-    share = float(dc.get("generator_share") or 0)
-    if share > 0:
-        from .generate import generate_documents
-
-        gen_docs = generate_documents(int(math.ceil(n_real * share)), taxonomy, seed=int(dc.get("generator_seed", 7)))
-        import datasets
-
-        train_ds = datasets.concatenate_datasets([train_ds, build_dataset(gen_docs, max_len)])
-    model = ZhibiaoModel.create(model_cfg, taxonomy, train_ds["text"],
-                                local_files_only=bool(tc.get("local_files_only", True)), device=device)
-    net = model.net
-    feat: Featurizer = model.featurizer
-
-    enc_params = [p for n, p in net.named_parameters() if n.startswith("encoder.")]
-    head_params = [p for n, p in net.named_parameters() if not n.startswith("encoder.")]
-    lr = float(tc["lr"])
-    enc_lr = float(tc["encoder_lr"]) if tc.get("encoder_lr") else lr
-    opt = torch.optim.AdamW([{"params": enc_params, "lr": enc_lr}, {"params": head_params, "lr": lr}],
-                            weight_decay=float(tc["weight_decay"]))
-    epochs = int(tc["epochs"])
-    steps_per_epoch = max(1, math.ceil(len(train_ds) / int(tc["batch_size"])))
-    total = epochs * steps_per_epoch
-    warm = int(total * float(tc["warmup"]))
-
-    def schedule(step: int) -> float:
+def warmup_schedule(total: int, warm: int) -> Callable[[int], float]:
+    """The learning-rate factor at each step: linear warm-up over ``warm`` steps, then linear decay
+    to 0 at ``total``. (Not ``transformers.get_linear_schedule_with_warmup``: that one starts the
+    warm-up at 0, this one at ``1 / warm``; the committed models were trained with this one.)"""
+    def factor(step: int) -> float:
         if step < warm:
             return (step + 1) / max(1, warm)
         return max(0.0, (total - step) / max(1, total - warm))
+    return factor
 
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
-    ce_tags = torch.nn.CrossEntropyLoss(ignore_index=-100)
-    ce_links = torch.nn.CrossEntropyLoss()
-    link_w = float(tc["link_weight"])
-    noisy = bool(tc.get("noisy_candidates"))
-    texts, spans_col = train_ds["text"], train_ds["spans"]
-    qcol, icol, tcol = train_ds["quantities"], train_ds["indicators"], train_ds["targets"]
 
-    history = []
+def _optimizer(net: torch.nn.Module, tc: TrainConfig, n_windows: int):
+    """AdamW (``encoder_lr`` for the encoder, ``lr`` for the heads) and its warm-up schedule."""
+    enc_params = [p for n, p in net.named_parameters() if n.startswith("encoder.")]
+    head_params = [p for n, p in net.named_parameters() if not n.startswith("encoder.")]
+    enc_lr = tc.encoder_lr if tc.encoder_lr else tc.lr
+    opt = torch.optim.AdamW([{"params": enc_params, "lr": enc_lr}, {"params": head_params, "lr": tc.lr}],
+                            weight_decay=tc.weight_decay)
+    steps_per_epoch = max(1, -(-n_windows // tc.batch_size))
+    total = tc.epochs * steps_per_epoch
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_schedule(total, int(total * tc.warmup)))
+    return opt, sched
+
+
+class _Losses:
+    """The loss of one batch of windows: tagger cross-entropy plus the weighted linker's."""
+
+    def __init__(self, model, train_ds, tc: TrainConfig):
+        self.model, self.tc = model, tc
+        self.ce_tags = torch.nn.CrossEntropyLoss(ignore_index=-100)
+        self.ce_links = torch.nn.CrossEntropyLoss()
+        self.texts, self.spans = train_ds["text"], train_ds["spans"]
+        self.qcol, self.icol, self.tcol = train_ds["quantities"], train_ds["indicators"], train_ds["targets"]
+
+    def __call__(self, idx: Sequence[int], epoch: int) -> torch.Tensor:
+        from .model.featurization import Featurizer
+
+        model, net, feat = self.model, self.model.net, self.model.featurizer
+        bt = [self.texts[i] for i in idx]
+        bspans = [[(int(s), int(e), lab) for s, e, lab in self.spans[i]] for i in idx]
+        alias_ends = [] if model.cfg.alias_candidates and model.lexicon is not None else None
+        batch = model._to(feat.texts(bt, alias_ends=alias_ends))
+        tags = Featurizer.tags(bt, bspans).to(model.device)
+        states, logits = net.encode(batch)
+        loss = self.ce_tags(logits.reshape(-1, logits.size(-1)), tags.reshape(-1))
+        bq = [[tuple(x) for x in self.qcol[i]] for i in idx]
+        if any(bq):
+            bi = [[tuple(x) for x in self.icol[i]] for i in idx]
+            bt_targets = [list(self.tcol[i]) for i in idx]
+            if self.tc.noisy_candidates and epoch > 0:
+                bi, bt_targets = _with_predicted_candidates(logits.detach(), bt, bi, bt_targets)
+            if alias_ends is not None:
+                bi, bt_targets = _with_alias_candidates(model.lexicon, bt, bq, bi, bt_targets, alias_ends)
+            links = model._to(feat.links(bt, bq, bi, bt_targets))
+            loss = loss + self.tc.link_weight * self.ce_links(net.link_logits(states, links), links["target"])
+        return loss
+
+
+def _train_epoch(model, train_ds, tc: TrainConfig, epoch: int, opt, sched, losses: _Losses, progress: bool) -> float:
+    """One pass over the shuffled batches; the mean batch loss."""
+    from tqdm.auto import tqdm
+
+    net = model.net
+    net.train()
+    batches = _batches(train_ds, tc.batch_size, tc.seed, epoch)
+    bar = tqdm(batches, desc=f"epoch {epoch + 1}/{tc.epochs}", disable=not progress, leave=False)
+    running = 0.0
+    for k, idx in enumerate(bar):
+        loss = losses(idx, epoch)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        running += float(loss.detach())
+        bar.set_postfix(loss=f"{running / (k + 1):.4f}")
+    return running / max(1, len(batches))
+
+
+def _fit(model, train_ds, dev_docs: Sequence[AnnotatedDocument], tc: TrainConfig, progress: bool) -> list[dict]:
+    """Train for ``tc.epochs`` (or until ``tc.patience`` epochs bring no better dev score) and keep
+    the weights of the best epoch (dev score; without dev documents, the lowest loss). Returns the
+    per-epoch history."""
+    from tqdm.auto import tqdm
+
+    from .evaluate import evaluate
+
+    net = model.net
+    opt, sched = _optimizer(net, tc, len(train_ds))
+    losses = _Losses(model, train_ds, tc)
+    history: list[dict[str, Any]] = []
     best, best_state, bad_epochs = -1.0, None, 0
-    step = 0
-    for epoch in range(epochs):
-        net.train()
-        batches = _batches(train_ds, int(tc["batch_size"]), seed, epoch)
-        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False)
-        running = 0.0
-        for k, idx in enumerate(bar):
-            bt = [texts[i] for i in idx]
-            bspans = [[(int(s), int(e), lab) for s, e, lab in spans_col[i]] for i in idx]
-            alias_ends = [] if model.cfg.alias_candidates and model.lexicon is not None else None
-            batch = model._to(feat.texts(bt, alias_ends=alias_ends))
-            tags = Featurizer.tags(bt, bspans).to(model.device)
-            states, logits = net.encode(batch)
-            loss = ce_tags(logits.reshape(-1, logits.size(-1)), tags.reshape(-1))
-            bq = [[tuple(x) for x in qcol[i]] for i in idx]
-            if any(bq):
-                bi = [[tuple(x) for x in icol[i]] for i in idx]
-                bt_targets = [list(tcol[i]) for i in idx]
-                if noisy and epoch > 0:
-                    bi, bt_targets = _with_predicted_candidates(logits.detach(), bt, bi, bt_targets)
-                if alias_ends is not None:
-                    bi, bt_targets = _with_alias_candidates(model.lexicon, bt, bq, bi, bt_targets, alias_ends)
-                links = model._to(feat.links(bt, bq, bi, bt_targets))
-                loss = loss + link_w * ce_links(net.link_logits(states, links), links["target"])
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            step += 1
-            running += float(loss.detach())
-            bar.set_postfix(loss=f"{running / (k + 1):.4f}")
-        entry = {"epoch": epoch + 1, "loss": running / max(1, len(batches))}
+    for epoch in range(tc.epochs):
+        entry: dict[str, Any] = {"epoch": epoch + 1,
+                                 "loss": _train_epoch(model, train_ds, tc, epoch, opt, sched, losses, progress)}
         if dev_docs:
-            m = evaluate(dev_docs, model.predict_documents([d.text for d in dev_docs]), taxonomy)
+            m = evaluate(dev_docs, model.predict_documents([d.text for d in dev_docs]), model.taxonomy)
             entry.update({"dev_link_relaxed_f1": m["link_relaxed_f1"], "dev_quantity_f1": m["quantity_f1"]})
             score = _dev_score(m)
         else:
@@ -404,11 +234,77 @@ def train(cfg: dict[str, Any], output: str | Path | None = None, *, base_dir: st
             entry["best"] = True
         else:
             bad_epochs += 1
-            if tc.get("patience") and bad_epochs >= int(tc["patience"]):
+            if tc.patience and bad_epochs >= tc.patience:
                 break
     if best_state is not None:
         net.load_state_dict(best_state)
     net.eval()
+    return history
+
+
+# ---- the steps of a run --------------------------------------------------------------------------
+
+def _start(tc: TrainConfig) -> str:
+    """Seed the random generators, set the thread count; the device, checked."""
+    random.seed(tc.seed)
+    torch.manual_seed(tc.seed)
+    if tc.threads:
+        torch.set_num_threads(tc.threads)
+    device = tc.device or "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("train.device is cuda but no CUDA device is available")
+    return device
+
+
+def _build_model(cfg: TrainingConfig, taxonomy, texts: Sequence[str], device: str):
+    """A new model of ``cfg.model`` (a copy: creation fills in its sizes) over the training texts."""
+    from .model.core import ZhibiaoModel
+
+    return ZhibiaoModel.create(copy.deepcopy(cfg.model), taxonomy, texts,
+                               local_files_only=cfg.train.local_files_only, device=device)
+
+
+def _dev_metrics(model, dev_docs: Sequence[AnnotatedDocument], tc: TrainConfig) -> dict[str, Any]:
+    """The decoding bias chosen on dev (``train.tune_indicator_bias``) and the dev metrics."""
+    from .evaluate import evaluate
+
+    out: dict[str, Any] = {}
+    if tc.tune_indicator_bias:
+        out["decoding"], dev = tune_indicator_bias(model, dev_docs, [float(b) for b in tc.tune_indicator_bias])
+    else:
+        dev = evaluate(dev_docs, model.predict_documents([d.text for d in dev_docs]), model.taxonomy)
+    out["dev"] = {k: round(v, 4) for k, v in dev.items()}
+    return out
+
+
+def _save_run(model, cfg: TrainingConfig, metrics: dict[str, Any], output: str | Path) -> Path:
+    """The model folder, with the resolved config, the data hash and the metrics beside the weights."""
+    out_path = model.save_pretrained(output)
+    (out_path / "training_config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), allow_unicode=True, sort_keys=False),
+                                                   encoding="utf-8")
+    (out_path / "data_hash.txt").write_text(metrics["data_hash"] + "\n", encoding="utf-8")
+    (out_path / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
+    return out_path
+
+
+def train(cfg: TrainingConfig | Mapping[str, Any], output: str | Path | None = None, *,
+          base_dir: str | Path | None = None, progress: bool = True) -> TrainResult:
+    """Train a model as ``cfg`` (see :func:`~zhibiao.config.load_config`) says; write it to ``output``
+    if given. ``base_dir``: where relative data paths are read from when ``cfg`` did not come from a
+    file (a config file's paths are read from its own folder); default the working directory."""
+    from .taxonomy import Taxonomy
+
+    cfg = as_training_config(cfg)
+    cfg.check_paths(base_dir)
+    if output is not None:
+        check_output_folder(output)
+    t0 = time.time()
+    device = _start(cfg.train)
+    docs, train_docs, dev_docs = training_documents(cfg, base_dir)
+    taxonomy = Taxonomy.load(extend=cfg.data_paths("taxonomy", base_dir) or None)
+    train_ds, n_real = training_windows(cfg, train_docs, taxonomy)
+    model = _build_model(cfg, taxonomy, train_ds["text"], device)
+    history = _fit(model, train_ds, dev_docs, cfg.train, progress)
     metrics: dict[str, Any] = {
         "history": history,
         "n_train_documents": len(train_docs), "n_dev_documents": len(dev_docs),
@@ -417,17 +313,6 @@ def train(cfg: dict[str, Any], output: str | Path | None = None, *, base_dir: st
         "data_hash": data_hash(docs),
     }
     if dev_docs:
-        if tc.get("tune_indicator_bias"):
-            candidates = [float(b) for b in tc["tune_indicator_bias"]]
-            metrics["decoding"], dev = tune_indicator_bias(model, dev_docs, candidates)
-        else:
-            dev = evaluate(dev_docs, model.predict_documents([d.text for d in dev_docs]), taxonomy)
-        metrics["dev"] = {k: round(v, 4) for k, v in dev.items()}
-    out_path = None
-    if output is not None:
-        out_path = model.save_pretrained(output)
-        (out_path / "training_config.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False),
-                                                       encoding="utf-8")
-        (out_path / "data_hash.txt").write_text(metrics["data_hash"] + "\n", encoding="utf-8")
-        (out_path / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
+        metrics.update(_dev_metrics(model, dev_docs, cfg.train))
+    out_path = _save_run(model, cfg, metrics, output) if output is not None else None
     return TrainResult(model=model, metrics=metrics, output=out_path)

@@ -1,23 +1,13 @@
 """``ZhibiaoModel``: the one class that is created, trained, saved, loaded and called.
 
-A model is a folder (GLiNER / Hugging Face style)::
-
-    config.json            ModelConfig (the network's shape, the encoder's own config if pretrained)
-    model.safetensors      the weights: only safetensors are ever read
-    vocab.txt              the character vocabulary (from-scratch encoder)
-    tokenizer/             the tokenizer files (pretrained encoder)
-    lexicon.json           the lexicon of the SoftLexicon features (when on)
-    taxonomy.yaml          the indicator taxonomy snapshot the model was trained with
-    training_config.yaml   the resolved training config;  data_hash.txt;  metrics.json
-
-Loading checks every file and names what is missing or wrong; weights in a pickle format
-(``.bin``, ``.pt``, ``.pth``, ``.pkl``, ``.ckpt``) are refused, never unpickled.
+A model is a folder (its files and checks: :mod:`zhibiao.model.persistence`); prediction runs
+normalised sentence windows through the network (:mod:`zhibiao.model.modules`) and decodes them
+(:mod:`zhibiao.model.decoding`), then maps spans back to the texts as given.
 """
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import json
 import time
 import warnings
 from dataclasses import dataclass
@@ -33,12 +23,13 @@ from ..records import Link, Prediction, Span
 from ..quantity import may_hold_quantity
 from ..sentences import sentence_windows
 from ..taxonomy import Taxonomy
+from .config import ModelConfig
+from .decoding import snap_quantities, spans_from_valid_tags, tag_bias, viterbi
+from .featurization import Featurizer, free_alias_spans, padded_length
 from .lexicon import Lexicon
-from .network import (CharEncoder, Featurizer, ModelConfig, PretrainedEncoder, ZhibiaoNet, free_alias_spans,
-                      padded_length, snap_quantities, spans_from_valid_tags, tag_bias, viterbi)
+from .modules import CharEncoder, PretrainedEncoder, ZhibiaoNet
+from .persistence import load_model_folder, save_model_folder
 from .vocab import CharVocab
-
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 
 
 def _malloc_trim():
@@ -131,92 +122,15 @@ class ZhibiaoModel:
         net = ZhibiaoNet(cfg, CharEncoder(cfg))
         return cls(cfg, net, vocab, lexicon, taxonomy, None, device)
 
-    # ---- persistence ---------------------------------------------------------------------
+    # ---- persistence (zhibiao.model.persistence) -----------------------------------------
     def save_pretrained(self, path: str | Path) -> Path:
-        from safetensors.torch import save_file
-
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        (path / "config.json").write_text(json.dumps(self.cfg.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
-        state = {k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()}
-        save_file(state, str(path / "model.safetensors"), metadata={"format": "pt", "library": "zhibiao"})
-        if self.vocab is not None:
-            self.vocab.save(path / "vocab.txt")
-        if self.tokenizer is not None:
-            self.tokenizer.save_pretrained(str(path / "tokenizer"))
-        if self.lexicon is not None:
-            self.lexicon.save(path / "lexicon.json")
-        (path / "taxonomy.yaml").write_text(self.taxonomy.to_yaml(), encoding="utf-8")
-        return path
+        """Write this model as a model folder (:mod:`zhibiao.model.persistence`)."""
+        return save_model_folder(self, path)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, device: str = "cpu", *, local_files_only: bool = True) -> "ZhibiaoModel":
         """Load a model folder. Never touches the network; only safetensors weights are read."""
-        path = Path(path)
-        if not path.is_dir():
-            raise ModelLoadError(f"{path}: not a model folder (no such directory)")
-        weights = path / "model.safetensors"
-        if not weights.exists():
-            pickles = sorted(p.name for p in path.iterdir() if p.suffix in PICKLE_SUFFIXES)
-            if pickles:
-                raise ModelLoadError(f"{path}: weights are in a pickle format ({', '.join(pickles)}); zhibiao only "
-                                     "loads model.safetensors and never unpickles files")
-            raise ModelLoadError(f"{path}: missing model.safetensors")
-        for name in ("config.json", "taxonomy.yaml"):
-            if not (path / name).exists():
-                raise ModelLoadError(f"{path}: missing {name}")
-        try:
-            cfg = ModelConfig.from_dict(json.loads((path / "config.json").read_text(encoding="utf-8")))
-        except (ValueError, TypeError) as exc:
-            raise ModelLoadError(f"{path / 'config.json'}: invalid model config ({exc})") from None
-        taxonomy = Taxonomy.load(path / "taxonomy.yaml")
-        lexicon = None
-        if cfg.lexicon:
-            if not (path / "lexicon.json").exists():
-                raise ModelLoadError(f"{path}: missing lexicon.json (the config has lexicon features on)")
-            lexicon = Lexicon.load(path / "lexicon.json")
-        if cfg.base_model:
-            from transformers import AutoConfig, AutoModel, AutoTokenizer
-
-            if not (path / "tokenizer").is_dir():
-                raise ModelLoadError(f"{path}: missing tokenizer/ (the model uses a pretrained encoder)")
-            enc_cfg = dict(cfg.encoder_config)
-            model_type = enc_cfg.pop("model_type", None)
-            if not model_type:
-                raise ModelLoadError(f"{path / 'config.json'}: encoder_config lacks model_type")
-            hf_cfg = AutoConfig.for_model(model_type, **enc_cfg)
-            encoder = AutoModel.from_config(hf_cfg)
-            tokenizer = AutoTokenizer.from_pretrained(str(path / "tokenizer"), local_files_only=True, use_fast=True)
-            net = ZhibiaoNet(cfg, PretrainedEncoder(cfg, encoder))
-            vocab = None
-        else:
-            if not (path / "vocab.txt").exists():
-                raise ModelLoadError(f"{path}: missing vocab.txt")
-            vocab = CharVocab.load(path / "vocab.txt")
-            if len(vocab) != cfg.vocab_size:
-                raise ModelLoadError(f"{path}: vocab.txt has {len(vocab)} entries but config.json says {cfg.vocab_size}")
-            net = ZhibiaoNet(cfg, CharEncoder(cfg))
-            tokenizer = None
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        try:
-            state = load_file(str(weights))
-        except (SafetensorError, OSError, ValueError) as exc:
-            raise ModelLoadError(f"{weights}: not a readable safetensors file ({exc})") from None
-        expected = net.state_dict()
-        missing = sorted(set(expected) - set(state))
-        unexpected = sorted(set(state) - set(expected))
-        if missing or unexpected:
-            raise ModelLoadError(f"{weights}: weights do not match config.json (missing {missing[:5]}, "
-                                 f"unexpected {unexpected[:5]})")
-        bad = [f"{k}: file {tuple(state[k].shape)} vs config {tuple(v.shape)}"
-               for k, v in expected.items() if tuple(state[k].shape) != tuple(v.shape)]
-        if bad:
-            raise ModelLoadError(f"{weights}: wrong tensor shapes for config.json: " + "; ".join(bad[:5]))
-        net.load_state_dict(state)
-        net.eval()
-        return cls(cfg, net, vocab, lexicon, taxonomy, tokenizer, device)
+        return cls(*load_model_folder(path), device=device)
 
     # ---- inference -----------------------------------------------------------------------
     def _to(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

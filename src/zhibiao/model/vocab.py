@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from .characters import CodeTable
+
 PAD, UNK = "[PAD]", "[UNK]"
 
 
@@ -69,11 +71,9 @@ class CharVocab:
         return [get(ch, 1) for ch in text]
 
     def code_table(self):
-        """:meth:`encode` as a ``str.translate`` table (:class:`~zhibiao.model.network.CodeTable`:
+        """:meth:`encode` as a ``str.translate`` table (:class:`~zhibiao.model.characters.CodeTable`:
         unknown characters map to 1, [UNK]); None for a vocabulary too large to translate through."""
         if not hasattr(self, "_code_table"):
-            from .network import CodeTable
-
             ok = len(self.tokens) < 0xD800  # ids must stay below the surrogates to encode as UTF-32
             self._code_table = CodeTable({ord(t): i for t, i in self.index.items() if len(t) == 1},
                                          _unknown_id) if ok else None

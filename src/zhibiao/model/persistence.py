@@ -1,0 +1,139 @@
+"""A model folder (GLiNER / Hugging Face style): writing one and reading one back::
+
+    config.json            ModelConfig (the network's shape, the encoder's own config if pretrained)
+    model.safetensors      the weights: only safetensors are ever read
+    vocab.txt              the character vocabulary (from-scratch encoder)
+    tokenizer/             the tokenizer files (pretrained encoder)
+    lexicon.json           the lexicon of the SoftLexicon features (when on)
+    taxonomy.yaml          the indicator taxonomy snapshot the model was trained with
+    training_config.yaml   the resolved training config;  data_hash.txt;  metrics.json (zhibiao.train)
+
+Loading checks every file and names what is missing or wrong; weights in a pickle format
+(``.bin``, ``.pt``, ``.pth``, ``.pkl``, ``.ckpt``) are refused, never unpickled. Nothing here
+touches the network (no downloads).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from ..errors import ModelLoadError
+from ..taxonomy import Taxonomy
+from .config import ModelConfig
+from .lexicon import Lexicon
+from .modules import CharEncoder, PretrainedEncoder, ZhibiaoNet
+from .vocab import CharVocab
+
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
+
+
+class ModelParts(NamedTuple):
+    """What a model folder holds, in the order ``ZhibiaoModel(...)`` takes it."""
+
+    cfg: ModelConfig
+    net: ZhibiaoNet
+    vocab: CharVocab | None
+    lexicon: Lexicon | None
+    taxonomy: Taxonomy
+    tokenizer: Any
+
+
+def save_model_folder(model, path: str | Path) -> Path:
+    """Write ``model`` (a :class:`~zhibiao.model.core.ZhibiaoModel`) as a model folder at ``path``."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "config.json").write_text(json.dumps(model.cfg.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    state = {k: v.detach().cpu().contiguous() for k, v in model.net.state_dict().items()}
+    save_file(state, str(path / "model.safetensors"), metadata={"format": "pt", "library": "zhibiao"})
+    if model.vocab is not None:
+        model.vocab.save(path / "vocab.txt")
+    if model.tokenizer is not None:
+        model.tokenizer.save_pretrained(str(path / "tokenizer"))
+    if model.lexicon is not None:
+        model.lexicon.save(path / "lexicon.json")
+    (path / "taxonomy.yaml").write_text(model.taxonomy.to_yaml(), encoding="utf-8")
+    return path
+
+
+def load_model_folder(path: str | Path) -> ModelParts:
+    """Read and check a model folder; the network comes back in eval mode with its weights."""
+    path = Path(path)
+    weights = _check_files(path)
+    try:
+        cfg = ModelConfig.from_dict(json.loads((path / "config.json").read_text(encoding="utf-8")))
+    except (ValueError, TypeError) as exc:
+        raise ModelLoadError(f"{path / 'config.json'}: invalid model config ({exc})") from None
+    taxonomy = Taxonomy.load(path / "taxonomy.yaml")
+    lexicon = None
+    if cfg.lexicon:
+        if not (path / "lexicon.json").exists():
+            raise ModelLoadError(f"{path}: missing lexicon.json (the config has lexicon features on)")
+        lexicon = Lexicon.load(path / "lexicon.json")
+    net, vocab, tokenizer = _empty_network(cfg, path)
+    _load_weights(net, weights)
+    net.eval()
+    return ModelParts(cfg, net, vocab, lexicon, taxonomy, tokenizer)
+
+
+def _check_files(path: Path) -> Path:
+    """The weights file of the folder ``path``, after checking the files every model folder has."""
+    if not path.is_dir():
+        raise ModelLoadError(f"{path}: not a model folder (no such directory)")
+    weights = path / "model.safetensors"
+    if not weights.exists():
+        pickles = sorted(p.name for p in path.iterdir() if p.suffix in PICKLE_SUFFIXES)
+        if pickles:
+            raise ModelLoadError(f"{path}: weights are in a pickle format ({', '.join(pickles)}); zhibiao only "
+                                 "loads model.safetensors and never unpickles files")
+        raise ModelLoadError(f"{path}: missing model.safetensors")
+    for name in ("config.json", "taxonomy.yaml"):
+        if not (path / name).exists():
+            raise ModelLoadError(f"{path}: missing {name}")
+    return weights
+
+
+def _empty_network(cfg: ModelConfig, path: Path) -> tuple[ZhibiaoNet, CharVocab | None, Any]:
+    """``(net, vocab, tokenizer)`` of the folder: the network built from ``cfg``, weights not loaded."""
+    if cfg.base_model:
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+        if not (path / "tokenizer").is_dir():
+            raise ModelLoadError(f"{path}: missing tokenizer/ (the model uses a pretrained encoder)")
+        enc_cfg = dict(cfg.encoder_config)
+        model_type = enc_cfg.pop("model_type", None)
+        if not model_type:
+            raise ModelLoadError(f"{path / 'config.json'}: encoder_config lacks model_type")
+        encoder = AutoModel.from_config(AutoConfig.for_model(model_type, **enc_cfg))
+        tokenizer = AutoTokenizer.from_pretrained(str(path / "tokenizer"), local_files_only=True, use_fast=True)
+        return ZhibiaoNet(cfg, PretrainedEncoder(cfg, encoder)), None, tokenizer
+    if not (path / "vocab.txt").exists():
+        raise ModelLoadError(f"{path}: missing vocab.txt")
+    vocab = CharVocab.load(path / "vocab.txt")
+    if len(vocab) != cfg.vocab_size:
+        raise ModelLoadError(f"{path}: vocab.txt has {len(vocab)} entries but config.json says {cfg.vocab_size}")
+    return ZhibiaoNet(cfg, CharEncoder(cfg)), vocab, None
+
+
+def _load_weights(net: ZhibiaoNet, weights: Path) -> None:
+    """Load ``weights`` (safetensors only) into ``net``, naming missing, unexpected or misshapen tensors."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelLoadError(f"{weights}: not a readable safetensors file ({exc})") from None
+    expected = net.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise ModelLoadError(f"{weights}: weights do not match config.json (missing {missing[:5]}, "
+                             f"unexpected {unexpected[:5]})")
+    bad = [f"{k}: file {tuple(state[k].shape)} vs config {tuple(v.shape)}"
+           for k, v in expected.items() if tuple(state[k].shape) != tuple(v.shape)]
+    if bad:
+        raise ModelLoadError(f"{weights}: wrong tensor shapes for config.json: " + "; ".join(bad[:5]))
+    net.load_state_dict(state)
