@@ -29,7 +29,7 @@ REAL_TEXTS = ROOT.parent / "shared" / "real" / "real.jsonl"
 #: team-written passages may share no run this long with a real (third-party) text, compared after
 #: normalisation (pinyin artefacts dropped, traditional folded to simplified), fixed policy names aside
 MAX_SHARED_RUN = 20
-POLICY_TERMS = ("巩固拓展脱贫攻坚成果同乡村振兴有效衔接",)
+POLICY_TERMS = ("巩固拓展脱贫攻坚成果同乡村振兴有效衔接", "我代表镇人民政府,向大会报告")  # fixed formulas
 
 
 def _comparable(text: str) -> str:
