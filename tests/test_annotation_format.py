@@ -85,3 +85,29 @@ def test_jsonl_round_trip_and_truncated_json(tmp_path):
         read_jsonl(p)
     with pytest.raises(AnnotationError, match="non-string 'text'"):
         doc_from_dict({"id": 1}, "here")
+
+
+def test_validate_accepts_a_bom_file_that_stats_and_train_read(tmp_path):
+    """One JSONL reader: a file with a UTF-8 BOM is valid for ``validate`` exactly as ``stats``
+    and ``train`` (read_any) read it."""
+    from zhibiao.cli import main
+    from zhibiao.io.convert import read_any
+
+    line = json.dumps(_doc([E(1, "INDICATOR", 0, 3), E(2, "QUANTITY", 3, 7)],
+                           [{"id": 1, "from_id": 2, "to_id": 1, "type": "MEASURES"}]), ensure_ascii=False)
+    p = tmp_path / "bom.jsonl"
+    p.write_bytes(b"\xef\xbb\xbf" + (line + "\n").encode("utf-8"))
+    assert len(read_any(p)) == 1
+    assert validate_files([p]) == []
+    assert main(["validate", str(p)]) == 0
+
+
+def test_validate_reports_a_non_utf8_file_and_goes_on(tmp_path):
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps(_doc([E(1, "QUANTITY", 3, 99)], []), ensure_ascii=False) + "\n", encoding="utf-8")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes('{"id": "x", "text": "脱贫户"}\n'.encode("gbk"))
+    probs = validate_files([bad, good])
+    assert len(probs) == 2
+    assert str(bad) in probs[0].where and "cannot read file: not UTF-8" in probs[0].message
+    assert probs[1].where == f"{good}:1" and "out of range" in probs[1].message

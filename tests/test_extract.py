@@ -39,13 +39,34 @@ def test_to_dict_equals_dataclasses_asdict(nlp):
         assert list(r.to_dict()) == list(RECORD_FIELDS)
 
 
+_END_MARKS = "。！？!?"
+_CLOSERS = "”’」』)）】》\"'"
+
+
+def _check_sentence(text, r):
+    """``r.sentence`` is the whole SPEC sentence (ending at 。！？!? or a line break) that holds
+    the quantity at its offsets, and the indicator too when there is one."""
+    s = r.sentence
+    at = [o for o in range(len(text) - len(s) + 1)
+          if text.startswith(s, o) and o <= r.start and r.end <= o + len(s)]
+    assert at, f"sentence {s!r} does not hold {r.quantity!r} at [{r.start}, {r.end})"
+    o = at[0]
+    body = s.rstrip(_END_MARKS + _CLOSERS)
+    assert not any(c in body for c in _END_MARKS + "\n\r"), f"{s!r} is more than one sentence"
+    before, after = text[:o].rstrip(" \t\u3000"), text[o + len(s):].lstrip(" \t\u3000")
+    assert not before or before[-1] in _END_MARKS + _CLOSERS + "\n\r", f"{s!r} starts inside a sentence"
+    assert not after or after[0] in "\n\r" or s[-1] in _END_MARKS + _CLOSERS, f"{s!r} stops inside a sentence"
+    if r.indicator is not None:
+        assert o <= r.indicator_start and r.indicator_end <= o + len(s)
+
+
 def _check_offsets(text, records):
     for r in records:
         assert isinstance(r, Record)
         assert text[r.start:r.end] == r.quantity
         if r.indicator is not None:
             assert text[r.indicator_start:r.indicator_end] == r.indicator
-        assert r.quantity in r.sentence or r.sentence in text
+        _check_sentence(text, r)
         assert 0.0 <= r.score <= 1.0
 
 
@@ -98,6 +119,77 @@ def test_records_do_not_depend_on_how_documents_are_batched(nlp, seed_dir):
 def test_dataframe(nlp):
     df = records_to_dataframe(nlp(MESSY[0]))
     assert list(df.columns) == list(RECORD_FIELDS) and len(df) > 0
+
+
+def test_dataframe_from_pipe(nlp):
+    """``nlp.pipe`` yields a list of records per document: the frame has all of them, in order."""
+    per_doc = [nlp(t, doc_id=f"d{k}") for k, t in enumerate(MESSY)]
+    df = records_to_dataframe(nlp.pipe([(f"d{k}", t) for k, t in enumerate(MESSY)]))
+    assert list(df.columns) == list(RECORD_FIELDS)
+    assert df.to_dict("records") == [r.to_dict() for recs in per_doc for r in recs]
+    assert len(records_to_dataframe([])) == 0
+    with pytest.raises(TypeError, match="Records or lists of Records"):
+        records_to_dataframe(["脱贫户776户"])
+
+
+class _Fixed:
+    """A predictor that returns the predictions it was made with."""
+
+    def __init__(self, preds):
+        self.preds = preds
+
+    def predict_documents(self, texts, doc_ids=None, batch_size=64):
+        return [p for p in self.preds if p.text in texts]
+
+
+@pytest.mark.parametrize("quantity, unit", [
+    ("80.2萬(wàn)人", "萬人"), ("1.2萬餘畝", "萬畝"), ("3萬多元", "萬元"), ("2.13億(yì)元", "億元"),
+    ("300元/畝以上", "元/畝"), ("３１．１万元", "万元"), ("32.9 万元", "万元"), ("87.25％", "％"), ("60KW", "KW"),
+])
+def test_record_unit_is_the_unit_parse_quantity_gives(quantity, unit):
+    """SPEC's "unit as written" is one rule (parse_quantity's): the original characters of the
+    multiplier and unit, pinyin artefacts and whitespace dropped; ``quantity`` stays the exact
+    surface text. (extract.py had its own copy that gave 萬(wàn)人 and, for 1.2萬餘畝, 万亩.)"""
+    from zhibiao.extract import Extractor
+    from zhibiao.quantity import parse_quantity
+    from zhibiao.records import INDICATOR, QUANTITY, Link, Prediction, Span
+    from zhibiao.taxonomy import Taxonomy
+
+    text = f"全镇监测对象{quantity}。"
+    q = Span(6, 6 + len(quantity), QUANTITY, quantity)
+    ind = Span(2, 6, INDICATOR, "监测对象")
+    pred = Prediction(doc_id="x", text=text, spans=[ind, q], links=[Link(q, ind, 0.9)])
+    (rec,) = Extractor(_Fixed([pred]), Taxonomy.load())(text, doc_id="x")
+    assert rec.quantity == quantity == text[rec.start:rec.end]
+    assert rec.unit == parse_quantity(quantity).unit == unit
+
+
+def test_record_units_agree_with_parse_quantity_on_messy_inputs(nlp):
+    from zhibiao.quantity import parse_quantity
+
+    texts = MESSY + ["全鎮監測對象80.2萬(wàn)人,發放1.2萬餘畝土地補貼。"]
+    recs = [r for t in texts for r in nlp(t, all_quantities=True) if r.value is not None]
+    assert any("萬" in r.quantity for r in recs)
+    for r in recs:
+        assert r.unit == parse_quantity(r.quantity).unit, r.quantity
+        assert "(" not in (r.unit or "")
+
+
+def test_zhibiao_namespace_and_load_signature():
+    import inspect
+    import subprocess
+    import sys
+
+    assert issubclass(zhibiao.errors.QuantityParseError, zhibiao.errors.ZhibiaoError)
+    params = inspect.signature(zhibiao.load).parameters
+    assert list(params) == ["path", "device", "quantize", "threads", "taxonomy"]
+    assert all(params[k].kind is inspect.Parameter.KEYWORD_ONLY for k in ("quantize", "threads", "taxonomy"))
+    assert "threads" in zhibiao.load.__doc__
+    with pytest.raises(TypeError):
+        zhibiao.load("rules", "cpu", True)  # quantize is keyword-only
+    code = "import sys, zhibiao; zhibiao.errors.ZhibiaoError; print(sorted({'torch', 'transformers'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"  # import zhibiao stays cheap
 
 
 def test_bad_input_type(nlp):

@@ -175,6 +175,21 @@ def test_normalize_mention():
     assert normalize_mention("(zhen)") == "(zhen)"      # and only right after a Han char
 
 
+@pytest.mark.parametrize("text", [
+    "鄉里藉助東西部協作平臺",  # OpenCC's phrase table gave 借助; the model's text keeps 藉助
+    "全鎮(zhèn)監(jiān)測對象",
+    "萬（wàn）元",                # full-width brackets
+    "項目(ppp)",                  # no tone mark: not a pinyin artefact for normalize either
+    "脫貧戶",
+])
+def test_normalize_mention_is_the_model_text_normalisation(text):
+    """Pinyin stripping and traditional -> simplified are written once (zhibiao.normalize): a
+    mention is classified on the characters the model sees."""
+    from zhibiao.normalize import normalize
+
+    assert normalize_mention(text) == normalize(text).text.replace(" ", "")
+
+
 # ---- extension, snapshots, cache ----------------------------------------------------------------
 
 def test_user_extension_adds_and_overrides(tmp_path, tax):
@@ -251,6 +266,23 @@ def test_bad_files_name_the_file(tmp_path, body, msg):
     # the same file used as an extension fails the same way
     with pytest.raises(TaxonomyError, match="bad.yaml"):
         Taxonomy.load(extend=f)
+
+
+def test_alias_clash_is_one_check_with_one_message(tmp_path):
+    """The same clash gives the same message from a constructor, a file and an extension."""
+    from zhibiao.taxonomy import alias_owners
+
+    a, b = IndicatorType("a", "A", "", ("监测",)), IndicatorType("b", "B", "", ("监测",))
+    msg = "alias '监测' of type 'b' is already an alias of type 'a'"
+    with pytest.raises(TaxonomyError, match=f"<x>: {msg}$"):
+        alias_owners([a, b], "<x>")
+    with pytest.raises(TaxonomyError, match=f"<taxonomy>: {msg}$"):
+        Taxonomy([a, b])
+    assert alias_owners([a, IndicatorType("a", "A", "", ("监测",))], "<x>") == {"监测": "a"}
+    base = write(tmp_path, "base.yaml", "types:\n  - {id: a, name: A, aliases: [监测]}\n")
+    ext = write(tmp_path, "ext.yaml", "types:\n  - {id: b, name: B, aliases: [監測]}\n")
+    with pytest.raises(TaxonomyError, match=f"ext.yaml: {msg} \\(override 'a' too"):
+        Taxonomy.load(base, extend=ext)
 
 
 def test_missing_file_and_dict_source(tmp_path):

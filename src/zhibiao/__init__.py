@@ -4,27 +4,17 @@
     nlp = zhibiao.load()                 # the shipped default model
     for r in nlp("脱贫户776户1605人"):
         print(r.indicator, r.quantity, r.value, r.unit)
+
+``import zhibiao`` is cheap: torch, transformers and the model load only inside :func:`load`.
+Errors: :mod:`zhibiao.errors` (``zhibiao.errors.ZhibiaoError`` is the base of all of them).
 """
 from __future__ import annotations
 
+from . import errors
+from .extract import Extractor, load, records_to_dataframe
 from .records import AnnotatedDocument, Document, Link, Prediction, Record, Span
 
 __version__ = "0.1.0"
 
-__all__ = ["load", "Extractor", "Record", "Document", "Span", "Link", "AnnotatedDocument", "Prediction", "__version__"]
-
-
-def load(path=None, device: str = "cpu", **kwargs):
-    """Load an :class:`~zhibiao.extract.Extractor` (no argument: the shipped default model;
-    ``"rules"``: the rule baseline)."""
-    from .extract import load as _load
-
-    return _load(path, device=device, **kwargs)
-
-
-def __getattr__(name):
-    if name == "Extractor":
-        from .extract import Extractor
-
-        return Extractor
-    raise AttributeError(name)
+__all__ = ["load", "Extractor", "records_to_dataframe", "Record", "Document", "Span", "Link", "AnnotatedDocument",
+           "Prediction", "errors", "__version__"]

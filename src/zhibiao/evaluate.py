@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .normalize import normalize
 from .records import INDICATOR, LABELS, QUANTITY, AnnotatedDocument, Prediction, Span
 from .sentences import split_sentences
 
@@ -68,7 +67,7 @@ def _value_key(text: str):
     from .quantity import parse_quantity
 
     try:
-        q = parse_quantity(normalize(text).text)
+        q = parse_quantity(text)  # it normalises the text itself
     except Exception:  # noqa: BLE001 - any parse failure makes the value wrong
         return None
     return (q.value, q.value_max, q.normalized_value, q.normalized_unit)

@@ -13,12 +13,19 @@ from __future__ import annotations
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Iterable, Iterator, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Protocol, Sequence, Union
 
 from .errors import QuantityParseError, ZhibiaoError
-from .normalize import normalize
-from .records import Prediction, Record, Span
+from .records import RECORD_FIELDS, Prediction, Record, Span
 from .sentences import sentence_of, split_sentences
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .taxonomy import Taxonomy
+
+#: what ``load(taxonomy=...)`` accepts: a YAML file, a dict of the file schema, or a list of them
+TaxonomySource = Union[str, Path, Mapping[str, Any], Sequence[Union[str, Path, Mapping[str, Any]]]]
 
 __all__ = ["Extractor", "load", "default_model_path", "records_to_dataframe"]
 
@@ -47,7 +54,7 @@ def default_model_path() -> Path:
 class Extractor:
     """Text in, records out. Load once (``zhibiao.load``), call many times; calls are independent."""
 
-    def __init__(self, predictor: Predictor, taxonomy, name: str = "model"):
+    def __init__(self, predictor: Predictor, taxonomy: Taxonomy, name: str = "model") -> None:
         self.predictor = predictor
         self.taxonomy = taxonomy
         self.name = name
@@ -99,12 +106,17 @@ class Extractor:
     def _record(self, q: Span, ind: Span | None, score: float, sentence: str, doc_id: str | None) -> Record:
         from .quantity import parse_quantity
 
+        value: float | None
+        vmax: float | None
+        nval: float | None
+        unit: str | None
+        nunit: str | None
         try:
-            nq = normalize(q.text)
-            v = parse_quantity(nq.text)
+            # the unit as written is parse_quantity's: the original characters of the multiplier
+            # and unit, pinyin artefacts and whitespace dropped (萬(wàn)元 -> 萬元)
+            v = parse_quantity(q.text)
             value, vmax, unit, nval, nunit, approx = (v.value, v.value_max, v.unit, v.normalized_value,
                                                       v.normalized_unit, v.approximate)
-            unit = _surface_unit(q.text, unit, nq)
         except QuantityParseError:
             value = vmax = nval = None
             unit = nunit = None
@@ -117,17 +129,6 @@ class Extractor:
             indicator_start=ind.start if ind else None, indicator_end=ind.end if ind else None,
             sentence=sentence, score=round(float(score), 6), doc_id=doc_id,
         )
-
-
-def _surface_unit(quantity_text: str, unit: str | None, n) -> str | None:
-    """The unit as written: the parser saw normalised text (萬元 -> 万元); give back the original
-    characters where the normalised unit ends the normalised quantity (``n``: its normalisation)."""
-    if not unit:
-        return unit
-    if n.text.endswith(unit):
-        a, b = n.to_original(len(n.text) - len(unit), len(n.text))
-        return quantity_text[a:b]
-    return unit
 
 
 ONEDNN_CACHE_ENV = "ONEDNN_PRIMITIVE_CACHE_CAPACITY"
@@ -147,8 +148,23 @@ def bound_kernel_caches() -> None:
 
 
 def load(path: str | Path | None = None, device: str = "cpu", *, quantize: bool = False,
-         threads: int | None = None, taxonomy: str | Path | None = None) -> Extractor:
-    """Load an extractor: no path = the shipped default model; ``"rules"`` = the rule baseline."""
+         threads: int | None = None, taxonomy: TaxonomySource | None = None) -> Extractor:
+    """Load an :class:`Extractor`.
+
+    Args:
+        path: a model folder (as written by ``zhibiao train``); ``None`` for the shipped default
+            model (or ``$ZHIBIAO_MODEL``, see :func:`default_model_path`); ``"rules"`` for the
+            rule baseline (no model, no torch weights).
+        device: the torch device the model runs on (``"cpu"``, ``"cuda"``, ``"cuda:1"`` ...).
+        quantize: quantise the model's linear layers to int8 (CPU; faster, scores may move in
+            the last digits).
+        threads: torch's intra-op thread count for this process (default: torch's own choice).
+        taxonomy: user taxonomy YAML file(s) (or dicts of the same schema) extending the
+            model's taxonomy, which changes ``Record.indicator_type`` only.
+
+    Raises:
+        ZhibiaoError: the model folder does not exist (``ModelLoadError`` when it is incomplete).
+    """
     import torch
 
     if threads:
@@ -172,10 +188,23 @@ def load(path: str | Path | None = None, device: str = "cpu", *, quantize: bool 
     return Extractor(model, model.taxonomy, name=str(model_path))
 
 
-def records_to_dataframe(records: Iterable[Record]):
-    """Records as a pandas DataFrame (one row per record, the SPEC's columns)."""
+def records_to_dataframe(records: Iterable[Record] | Iterable[Iterable[Record]]) -> pd.DataFrame:
+    """Records as a pandas DataFrame (one row per record, the SPEC's columns, in order).
+
+    Takes records (``nlp(text)``) or an iterable of record lists (``nlp.pipe(texts)``), or a mix.
+    """
     import pandas as pd
 
-    from .records import RECORD_FIELDS
-
-    return pd.DataFrame([r.to_dict() for r in records], columns=list(RECORD_FIELDS))
+    rows: list[dict[str, Any]] = []
+    for item in records:
+        if isinstance(item, Record):
+            rows.append(item.to_dict())
+            continue
+        if isinstance(item, (str, bytes, Mapping)) or not isinstance(item, Iterable):
+            raise TypeError(f"records_to_dataframe expects Records or lists of Records, got {type(item).__name__}")
+        for r in item:
+            if not isinstance(r, Record):
+                raise TypeError(f"records_to_dataframe expects Records or lists of Records, "
+                                f"got a list holding {type(r).__name__}")
+            rows.append(r.to_dict())
+    return pd.DataFrame(rows, columns=list(RECORD_FIELDS))

@@ -7,7 +7,7 @@ the caller (or the file) gave it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 QUANTITY = "QUANTITY"
@@ -56,7 +56,9 @@ class Link:
 class AnnotatedDocument:
     """A document with gold (or predicted) entities and MEASURES relations.
 
-    ``relations`` holds ``(from_id, to_id)`` pairs of entity ids (QUANTITY -> INDICATOR).
+    ``relations`` holds ``(from_id, to_id)`` pairs of entity ids (QUANTITY -> INDICATOR). A
+    :class:`Prediction` becomes one with :meth:`Prediction.to_annotated` (the one conversion
+    between the two; every writer of annotation formats goes through it).
     """
 
     id: str
@@ -135,3 +137,43 @@ class Prediction:
     @property
     def indicators(self) -> list[Span]:
         return [s for s in self.spans if s.label == INDICATOR]
+
+    def to_annotated(self) -> AnnotatedDocument:
+        """This prediction as an :class:`AnnotatedDocument` (``id`` = ``doc_id``, ``""`` when None).
+
+        Spans are numbered ``"1"``, ``"2"``, ... in (start, end, label) order and keep their
+        scores; a link whose span is not among ``spans`` adds it (numbered after them); each link
+        becomes a ``(quantity id, indicator id)`` relation (a repeated pair once). Link scores do
+        not fit the relation tuples: :meth:`link_scores` gives them keyed by those relations.
+        """
+        return self._annotated()[0]
+
+    def link_scores(self) -> dict[tuple[str, str], float]:
+        """The link scores keyed by the relations of :meth:`to_annotated` (a repeated pair: the
+        last link's score)."""
+        return self._annotated()[1]
+
+    def _annotated(self) -> tuple[AnnotatedDocument, dict[tuple[str, str], float]]:
+        spans: list[Span] = []
+        key_to_id: dict[tuple[int, int, str], str] = {}
+
+        def add(s: Span) -> str:
+            key = (s.start, s.end, s.label)
+            if key not in key_to_id:
+                sid = str(len(spans) + 1)
+                key_to_id[key] = sid
+                spans.append(replace(s, id=sid))
+            return key_to_id[key]
+
+        for s in sorted(self.spans, key=lambda s: (s.start, s.end, s.label)):
+            add(s)
+        relations: list[tuple[str, str]] = []
+        scores: dict[tuple[str, str], float] = {}
+        for link in self.links:
+            pair = (add(link.quantity), add(link.indicator))
+            if pair not in scores:
+                relations.append(pair)
+            scores[pair] = link.score
+        doc = AnnotatedDocument(id=str(self.doc_id) if self.doc_id is not None else "", text=self.text,
+                                entities=spans, relations=relations, meta={})
+        return doc, scores

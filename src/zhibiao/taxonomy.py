@@ -5,9 +5,9 @@ top of that file); ``extend=`` adds user YAML files of the same schema, where a 
 re-uses an existing id replaces that type whole. :meth:`Taxonomy.classify` maps an indicator
 mention to a type id:
 
-1. ``exact``: the normalised mention is an alias (normalisation: whitespace removed,
-   full-width -> half-width, traditional -> simplified with OpenCC ``t2s``, pinyin artefacts
-   such as ``鎮(zhèn)`` dropped, quote marks removed);
+1. ``exact``: the normalised mention is an alias (:func:`normalize_mention`: NFKC, whitespace
+   and quote marks removed, then :func:`zhibiao.normalize.normalize`: pinyin artefacts such as
+   ``鎮(zhèn)`` dropped, traditional -> simplified);
 2. ``contains``: else the longest alias contained in the mention (ties: the type listed first),
    so a coordination ``脱贫户、监测户`` or a modified form ``全镇环保公益性岗位人数`` lands;
 3. ``similar``: else the alias with the highest character-bigram Dice similarity, when it
@@ -26,13 +26,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator, Sequence, Union
+from typing import Any, Iterable, Iterator, Sequence, Union
 
 import yaml
 
 from .errors import TaxonomyError
+from .normalize import normalize
 
-__all__ = ["IndicatorType", "Taxonomy", "OTHER", "DEFAULT_THRESHOLD", "load_taxonomy", "normalize_mention"]
+__all__ = ["IndicatorType", "Taxonomy", "OTHER", "DEFAULT_THRESHOLD", "load_taxonomy", "normalize_mention",
+           "alias_owners"]
 
 OTHER = "other"
 DEFAULT_THRESHOLD = 0.6
@@ -40,33 +42,23 @@ BUNDLED = "zhibiao/resources/indicators.yaml"
 
 _ID = re.compile(r"[a-z][a-z0-9_]*\Z")
 _QUOTES = str.maketrans("", "", "“”‘’\"'「」『』《》〈〉")
-_TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ"
-# a parenthesised lowercase latin run (optionally tone-marked) right after a Han character:
-# the pinyin annotation some sites splice into traditional text, 鎮(zhèn), 發(fā)
-_PINYIN = re.compile(rf"(?<=[\u3400-\u9fff\uf900-\ufaff])\((?:[a-z{_TONED}])+\)")
 _SPACE = re.compile(r"\s+")
 
 PathLike = Union[str, Path]
-
-
-@lru_cache(maxsize=1)
-def _t2s():
-    import opencc
-
-    return opencc.OpenCC("t2s")
 
 
 @lru_cache(maxsize=65536)
 def normalize_mention(text: str) -> str:
     """The light normalisation applied to both aliases and mentions before matching.
 
-    Not offset-preserving (it is only used for lookup): NFKC (full-width -> half-width),
-    whitespace and quote marks removed, pinyin artefacts dropped, traditional -> simplified.
+    Not offset-preserving (it is only used for lookup): NFKC (full-width -> half-width and the
+    other compatibility forms), whitespace and quote marks removed, then
+    :func:`zhibiao.normalize.normalize` (pinyin artefacts dropped, traditional -> simplified
+    character by character: the text the model sees).
     """
     s = unicodedata.normalize("NFKC", text or "")
     s = _SPACE.sub("", s).translate(_QUOTES)
-    s = _PINYIN.sub("", s)
-    return _t2s().convert(s) if s else s
+    return normalize(s).text if s else s
 
 
 def _bigrams(s: str) -> frozenset[str]:
@@ -103,13 +95,7 @@ class Taxonomy:
 
     # ---- index ------------------------------------------------------------------------------
     def _index(self, source: str) -> None:
-        alias: dict[str, str] = {}
-        for t in self.types.values():
-            for a in t.aliases:
-                owner = alias.get(a)
-                if owner is not None and owner != t.id:
-                    raise TaxonomyError(f"{source}: alias {a!r} of type {t.id!r} is already an alias of type {owner!r}")
-                alias[a] = t.id
+        alias = alias_owners(self.types.values(), source)
         self._alias = alias
         self._order = {tid: k for k, tid in enumerate(self.types)}
         # longest first, then the type listed first: the first contained alias wins
@@ -128,7 +114,6 @@ class Taxonomy:
             raise TaxonomyError(f"{source}: 'types' must be a list of mappings, got {type(items).__name__}")
         out: list[IndicatorType] = []
         seen: dict[str, str] = {}
-        alias_owner: dict[str, str] = {}
         for k, item in enumerate(items):
             if not isinstance(item, Mapping):
                 raise TaxonomyError(f"{source}: types[{k}] is not a mapping")
@@ -162,10 +147,6 @@ class Taxonomy:
                 norm = normalize_mention(a)
                 if not norm:
                     raise TaxonomyError(f"{source}: type {tid!r} has an empty alias {a!r}")
-                owner = alias_owner.get(norm)
-                if owner is not None and owner != tid:
-                    raise TaxonomyError(f"{source}: alias {a!r} of type {tid!r} is already an alias of type {owner!r}")
-                alias_owner[norm] = tid
                 if norm not in aliases:
                     aliases.append(norm)
             out.append(IndicatorType(tid, name.strip(), " ".join(desc.split()), tuple(aliases)))
@@ -228,17 +209,10 @@ class Taxonomy:
         types = dict(self.types)
         for t in user:
             types[t.id] = t  # replaces in place (dict keeps the first position) or appends
-        owner: dict[str, str] = {}
         user_ids = {t.id for t in user}
         # report the clash from the user type's side
-        for t in sorted(types.values(), key=lambda t: t.id in user_ids):
-            for a in t.aliases:
-                prev = owner.get(a)
-                if prev is not None and prev != t.id:
-                    raise TaxonomyError(
-                        f"{source}: alias {a!r} of type {t.id!r} is already an alias of type {prev!r}"
-                        f" (override {prev!r} too, without that alias, to move it)")
-                owner[a] = t.id
+        alias_owners(sorted(types.values(), key=lambda t: t.id in user_ids), source,
+                     hint=" (override {owner!r} too, without that alias, to move it)")
         return Taxonomy(list(types.values()), threshold=self.threshold, source=source)
 
     # ---- use --------------------------------------------------------------------------------
@@ -317,6 +291,21 @@ class Taxonomy:
             p = p / "taxonomy.yaml"
         p.write_text(self.to_yaml(), encoding="utf-8")
         return p
+
+
+def alias_owners(types: Iterable[IndicatorType], source: str, hint: str = "") -> dict[str, str]:
+    """alias -> type id over ``types`` (in order); the one check that no alias belongs to two
+    types: a clash is a :class:`TaxonomyError` naming ``source``, the alias and both ids
+    (``hint`` is appended, formatted with ``owner``, the id that had the alias first)."""
+    owner: dict[str, str] = {}
+    for t in types:
+        for a in t.aliases:
+            prev = owner.get(a)
+            if prev is not None and prev != t.id:
+                raise TaxonomyError(f"{source}: alias {a!r} of type {t.id!r} is already an alias of type {prev!r}"
+                                    + hint.format(owner=prev))
+            owner[a] = t.id
+    return owner
 
 
 def _as_list(extend: Any) -> list[Any]:

@@ -6,13 +6,12 @@ one link per quantity. Every problem names ``file:line`` (or the document id) an
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from .errors import AnnotationError
-from .io.jsonl import doc_from_dict
+from .io.jsonl import doc_from_dict, iter_json_lines
 from .records import INDICATOR, LABELS, QUANTITY, AnnotatedDocument
 from .sentences import sentence_of, split_sentences
 
@@ -82,26 +81,23 @@ def validate_document(doc: AnnotatedDocument, where: str | None = None) -> list[
 
 
 def validate_files(paths: Iterable[str | Path]) -> list[Problem]:
-    """Validate project JSONL files; malformed lines are problems too (the rest is still checked)."""
+    """Validate project JSONL files (read with :func:`~zhibiao.io.jsonl.iter_json_lines`, the
+    reader ``stats`` and ``train`` use, so a UTF-8 BOM is fine); malformed lines are problems too
+    (the rest is still checked)."""
     problems: list[Problem] = []
+
+    def line_problem(exc: AnnotationError) -> None:
+        problems.append(Problem(exc.where, exc.cause, exc.entity_id))
+
     for path in paths:
-        path = Path(path)
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(str(path), f"cannot read file: {exc}"))
-            continue
-        for lineno, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                doc = doc_from_dict(json.loads(line), where)
-            except json.JSONDecodeError as exc:
-                problems.append(Problem(where, f"invalid JSON ({exc.msg} at column {exc.colno})"))
-                continue
-            except AnnotationError as exc:
-                problems.append(Problem(where, exc.cause, exc.entity_id))
-                continue
-            problems.extend(validate_document(doc, where))
+            for where, obj in iter_json_lines(path, on_error=line_problem):
+                try:
+                    doc = doc_from_dict(obj, where)
+                except AnnotationError as exc:
+                    line_problem(exc)
+                    continue
+                problems.extend(validate_document(doc, where))
+        except AnnotationError as exc:  # unreadable file or not UTF-8: the rest of it cannot be read
+            problems.append(Problem(exc.where, f"cannot read file: {exc.cause}"))
     return problems

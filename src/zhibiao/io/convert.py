@@ -22,16 +22,16 @@ of ``.txt`` files, one per document), or ``"auto"`` by suffix (``.jsonl``, ``.js
 """
 from __future__ import annotations
 
-import json
 import re
+from contextlib import closing
 from pathlib import Path
 from typing import Iterable, Mapping
 
 from ..errors import AnnotationError
 from ..records import AnnotatedDocument, Prediction
 from .doccano import read_doccano, write_doccano
-from .jsonl import read_jsonl, write_jsonl
-from .labelstudio import prediction_to_document, read_labelstudio, write_labelstudio_tasks
+from .jsonl import iter_json_lines, read_jsonl, write_jsonl
+from .labelstudio import read_labelstudio, write_labelstudio_tasks
 from .markup import parse_markup, to_markup
 
 __all__ = ["READ_FORMATS", "WRITE_FORMATS", "detect_format", "read_any", "write_any", "read_markup"]
@@ -59,21 +59,11 @@ def detect_format(path: str | Path) -> str:
 
 
 def _peek_jsonl(path: Path) -> str:
-    try:
-        with path.open(encoding="utf-8-sig") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if line.strip():
-                    break
-            else:
-                return "doccano"  # empty file: no documents either way
-    except OSError as exc:
-        raise AnnotationError(str(path), f"cannot read file: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise AnnotationError(str(path), f"not UTF-8 ({exc.reason})") from None
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise AnnotationError(f"{path}:{lineno}", f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+    with closing(iter_json_lines(path)) as lines:
+        first = next(lines, None)
+    if first is None:
+        return "doccano"  # empty file: no documents either way
+    where, obj = first
     if isinstance(obj, dict):
         ents = obj.get("entities")
         if "relations" in obj or (isinstance(ents, list) and (not ents or isinstance(ents[0], dict)
@@ -85,7 +75,7 @@ def _peek_jsonl(path: Path) -> str:
                 return "doccano"
         if "text" in obj:
             return "doccano"  # a text with no annotations yet
-    raise AnnotationError(f"{path}:{lineno}", "neither the relation format (entities/relations) nor the doccano "
+    raise AnnotationError(where, "neither the relation format (entities/relations) nor the doccano "
                                               "plain format (label: [[start, end, label], ...]); pass fmt=")
 
 
@@ -167,7 +157,7 @@ def write_any(docs: Iterable[AnnotatedDocument | Prediction], path: str | Path, 
     if fmt == "docbin":
         from .spacy_docbin import write_docbin
         return write_docbin(docs, path)
-    adocs = [prediction_to_document(d) if isinstance(d, Prediction) else d for d in docs]
+    adocs = [d.to_annotated() if isinstance(d, Prediction) else d for d in docs]
     if fmt == "jsonl":
         return write_jsonl(adocs, path)
     path.mkdir(parents=True, exist_ok=True)

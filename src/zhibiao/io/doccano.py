@@ -34,22 +34,9 @@ from typing import Any, Iterable, Iterator, Mapping
 from ..errors import AnnotationError
 from ..records import LABELS, MEASURES, AnnotatedDocument, Prediction
 from .jsonl import doc_from_dict, doc_to_dict, iter_json_lines
+from .labels import map_label
 
 __all__ = ["read_doccano", "iter_doccano", "write_doccano", "doccano_from_dict", "map_label", "doccano_line"]
-
-
-def map_label(label: Any, label_map: Mapping[str, str] | None, allowed: Iterable[str], where: str,
-              what: str, entity_id: str | None = None) -> str:
-    """Map ``label`` through ``label_map`` and check it is one of ``allowed``; else AnnotationError."""
-    allowed = tuple(allowed)
-    raw = str(label) if label is not None else ""
-    mapped = (label_map or {}).get(raw, raw)
-    if mapped not in allowed:
-        hint = "" if label_map else "; pass label_map to rename labels"
-        shown = f"{raw!r}" if mapped == raw else f"{raw!r} (mapped to {mapped!r})"
-        raise AnnotationError(where, f"unknown {what} {shown}: expected one of {', '.join(allowed)}{hint}",
-                              entity_id=entity_id)
-    return mapped
 
 
 def _offset(value: Any, where: str, what: str, eid: str | None) -> int:
@@ -153,8 +140,7 @@ def read_doccano(path: str | Path, label_map: Mapping[str, str] | None = None) -
 def doccano_line(doc: AnnotatedDocument | Prediction) -> dict[str, Any]:
     """One document as a doccano relation-export object (integer entity ids)."""
     if isinstance(doc, Prediction):
-        from .labelstudio import prediction_to_document
-        doc = prediction_to_document(doc)
+        doc = doc.to_annotated()
     ids = [e.id for e in doc.entities]
     if all(i is not None and i.isdigit() for i in ids) and len(set(ids)) == len(ids):
         renum = {i: i for i in ids}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import AnnotationError
 from ..records import LABELS, MEASURES, AnnotatedDocument, Span
@@ -77,10 +77,13 @@ def _id_out(eid: str | None) -> Any:
     return int(eid) if eid is not None and eid.isdigit() else eid
 
 
-def iter_json_lines(path: str | Path) -> Iterator[tuple[str, Any]]:
+def iter_json_lines(path: str | Path,
+                    on_error: Callable[[AnnotationError], None] | None = None) -> Iterator[tuple[str, Any]]:
     """``(file:line, parsed object)`` for each non-blank line of a JSONL file (a UTF-8 BOM is
-    allowed); unreadable files, non-UTF-8 bytes and invalid JSON raise :class:`AnnotationError`
-    naming the file and line."""
+    allowed): the one JSONL reader of the annotation tools (``validate``, ``stats``, ``train``,
+    ``convert``). Unreadable files, non-UTF-8 bytes and invalid JSON raise
+    :class:`AnnotationError` naming the file and line; with ``on_error``, a line of invalid JSON
+    is handed to it instead and reading goes on with the next line."""
     path = Path(path)
     try:
         fh = path.open(encoding="utf-8-sig")
@@ -96,8 +99,12 @@ def iter_json_lines(path: str | Path) -> Iterator[tuple[str, Any]]:
                 try:
                     obj = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise AnnotationError(where, f"invalid JSON ({exc.msg} at column {exc.colno}); "
-                                                 f"truncated or not JSONL?") from None
+                    error = AnnotationError(where, f"invalid JSON ({exc.msg} at column {exc.colno}); "
+                                                   f"truncated or not JSONL?")
+                    if on_error is None:
+                        raise error from None
+                    on_error(error)
+                    continue
                 yield where, obj
         except UnicodeDecodeError as exc:
             raise AnnotationError(f"{path}:{lineno + 1}", f"not UTF-8 ({exc.reason})") from None

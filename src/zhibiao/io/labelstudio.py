@@ -34,13 +34,12 @@ Every error names the file, the task (index and id) and the result id.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..errors import AnnotationError
 from ..records import INDICATOR, LABELS, MEASURES, QUANTITY, AnnotatedDocument, Prediction, Span
-from .doccano import map_label
+from .labels import map_label
 
 __all__ = ["LABEL_CONFIG", "read_labelstudio", "tasks_from_json", "to_labelstudio_tasks",
            "write_labelstudio_tasks", "prediction_to_document"]
@@ -236,35 +235,8 @@ def _utf16_to_cp(text: str, start: int, end: int) -> tuple[int, int] | None:
 # --------------------------------------------------------------------------- export
 
 def prediction_to_document(pred: Prediction) -> AnnotatedDocument:
-    """A :class:`Prediction` as an :class:`AnnotatedDocument` (span ids assigned; link scores dropped)."""
-    doc, _ = _prediction_parts(pred)
-    return doc
-
-
-def _prediction_parts(pred: Prediction) -> tuple[AnnotatedDocument, dict[tuple[str, str], float]]:
-    spans: list[Span] = []
-    key_to_id: dict[tuple[int, int, str], str] = {}
-
-    def add(s: Span) -> str:
-        key = (s.start, s.end, s.label)
-        if key not in key_to_id:
-            sid = str(len(spans) + 1)
-            key_to_id[key] = sid
-            spans.append(replace(s, id=sid))
-        return key_to_id[key]
-
-    for s in sorted(pred.spans, key=lambda s: (s.start, s.end, s.label)):
-        add(s)
-    relations: list[tuple[str, str]] = []
-    scores: dict[tuple[str, str], float] = {}
-    for link in pred.links:
-        pair = (add(link.quantity), add(link.indicator))
-        if pair not in scores:
-            relations.append(pair)
-        scores[pair] = link.score
-    doc = AnnotatedDocument(id=str(pred.doc_id) if pred.doc_id is not None else "", text=pred.text,
-                            entities=spans, relations=relations, meta={})
-    return doc, scores
+    """Kept for old callers: :meth:`Prediction.to_annotated`."""
+    return pred.to_annotated()
 
 
 def _result_items(doc: AnnotatedDocument, link_scores: Mapping[tuple[str, str], float] | None,
@@ -297,7 +269,7 @@ def to_labelstudio_tasks(docs_or_predictions: Iterable[AnnotatedDocument | Predi
     tasks = []
     for x in docs_or_predictions:
         if isinstance(x, Prediction):
-            doc, link_scores = _prediction_parts(x)
+            doc, link_scores = x.to_annotated(), x.link_scores()
             scores = [s.score for s in x.spans] + [link.score for link in x.links]
         elif isinstance(x, AnnotatedDocument):
             doc, link_scores = x, None

@@ -98,8 +98,7 @@ def to_docbin(docs: Iterable[AnnotatedDocument | Prediction]):
     db = DocBin(store_user_data=True)
     for doc in docs:
         if isinstance(doc, Prediction):
-            from .labelstudio import prediction_to_document
-            doc = prediction_to_document(doc)
+            doc = doc.to_annotated()
         db.add(_to_spacy_doc(doc))
     return db
 
