@@ -152,7 +152,7 @@ def _report(args, docs, folds, jobs, seconds, shared_model, t_all) -> int:
 
     docs = real_documents(args.real, args.corrections)  # read again: the overlay may have grown while training
     by_id = {d.id: d for d in docs}
-    threads = int(load_config(args.config, args.set)["train"].get("threads") or 1)
+    threads = int(load_config(args.config, args.set).train.threads or 1)
     results = {"name": args.name, "config": str(args.config), "overrides": args.set, "folds": {},
                "n_folds": args.folds, "real": str(args.real), "corrections": str(args.corrections),
                "shared_model": shared_model, "baseline_model": str(args.baseline_model) if args.baseline_model else None,

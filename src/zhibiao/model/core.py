@@ -24,7 +24,7 @@ from ..quantity import may_hold_quantity
 from ..sentences import sentence_windows
 from ..taxonomy import Taxonomy
 from .config import ModelConfig
-from .decoding import snap_quantities, spans_from_valid_tags, tag_bias, viterbi
+from .decoding import original_span, snap_quantities, spans_from_valid_tags, tag_bias, viterbi
 from .featurization import Featurizer, free_alias_spans, padded_length
 from .lexicon import Lexicon
 from .modules import CharEncoder, PretrainedEncoder, ZhibiaoNet
@@ -234,7 +234,7 @@ class ZhibiaoModel:
             n, pred = norms[d], preds[d]
             spans = []
             for s, e, label, score in res.spans:
-                oa, ob = n.to_original(a + s, a + e)
+                oa, ob = original_span(n, a + s, a + e)
                 spans.append(Span(oa, ob, label, n.original[oa:ob], score=score))
             pred.spans.extend(spans)
             for qk, ik, prob in res.links:

@@ -154,6 +154,38 @@ def _digit_led(t: str) -> bool:
     return t[:1].isdigit() or (t[:1] in "近约超逾" and t[1:2].isdigit())
 
 
+#: comparison words before a number stay outside its span (the SPEC's glued markers are the single
+#: characters 近 约 超 逾: ``超过[50万元]``, ``不足[5万元]``, as the gold of every annotated set has it)
+OUTSIDE_PREFIXES = ("将近", "接近", "超过", "不足", "不到", "大约")
+
+
+def trim_outside_prefix(text: str, start: int, end: int) -> int:
+    """``start`` moved past a comparison word (:data:`OUTSIDE_PREFIXES`) that opens ``text[start:end]``."""
+    for p in OUTSIDE_PREFIXES:
+        if text.startswith(p, start) and end - start > len(p):
+            return start + len(p)
+    return start
+
+
+def original_span(norm, start: int, end: int) -> tuple[int, int]:
+    """A predicted span of the normalised text in original offsets, with the SPEC's edges: no
+    whitespace at either end, and a pinyin artefact glued to its last character inside it
+    (``[53個(gè)]``, ``[鄉鎮(zhèn)]``: the span covers the characters as they stand)."""
+    from ..normalize import PINYIN_ARTEFACT
+
+    a, b = norm.to_original(start, end)
+    text = norm.original
+    lo, hi = a, b
+    while lo < hi and text[lo].isspace():
+        lo += 1
+    while hi > lo and text[hi - 1].isspace():
+        hi -= 1
+    if lo == hi:
+        return a, b
+    m = PINYIN_ARTEFACT.match(text, hi)
+    return lo, (m.end() if m else hi)
+
+
 def snap_quantities(text: str, spans: list[tuple[int, int, str, float]], *, add_missed: bool = False,
                     score=None) -> list[tuple[int, int, str, float]]:
     """Snap predicted QUANTITY spans to the quantity grammar of :mod:`zhibiao.quantity`.
@@ -167,6 +199,8 @@ def snap_quantities(text: str, spans: list[tuple[int, int, str, float]], *, add_
     would overlap is kept and the quantity is left as predicted. Dates and durations
     (:func:`is_date_or_duration`) and numbers that continue a code (an ASCII letter or digit right
     before them: 县道X877) are dropped: the SPEC excludes them.
+
+    A comparison word that opens a quantity (:data:`OUTSIDE_PREFIXES`) is cut off.
 
     ``add_missed``: grammar matches that begin with an Arabic digit (``60KW``, ``约138户``) and
     overlap no predicted span become quantities too, scored by ``score(start, end)`` (over the
@@ -208,6 +242,7 @@ def snap_quantities(text: str, spans: list[tuple[int, int, str, float]], *, add_
     final, last_end = [], -1
     for sp in out:
         if sp[2] == "QUANTITY":
+            sp = (trim_outside_prefix(text, sp[0], sp[1]),) + sp[1:]
             if sp[0] < last_end or is_date_or_duration(text[sp[0]:sp[1]], text[sp[1]:sp[1] + 3]) \
                     or (sp[0] > 0 and text[sp[0] - 1].isascii() and text[sp[0] - 1].isalnum()):
                 continue
