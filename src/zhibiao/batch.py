@@ -9,7 +9,7 @@
   byte-identical whatever the batch size or the number of worker processes
   (:mod:`zhibiao.workers`).
 
-The ``zhibiao extract`` command that calls this lives in :mod:`zhibiao.cli.extract`.
+The ``zhibiao extract`` command that calls this lives in :mod:`zhibiao.cli.reports`.
 """
 from __future__ import annotations
 

@@ -28,6 +28,10 @@ with no record); or pass ``keep_empty=True``, which gives such a document one ro
 fields and null ``error`` (filter ``start IS NOT NULL`` to get the records back).
 
 ``zhibiao extract --engine ray`` calls :func:`run_ray_extract`: see its docstring.
+
+Modules: :mod:`~zhibiao.integrations.ray.predictor` (:class:`ZhibiaoPredictor`, the schemas),
+:mod:`~zhibiao.integrations.ray.dataset` (:func:`read_documents_dataset`, URI inputs) and
+:mod:`~zhibiao.integrations.ray.engine` (:func:`run_ray_extract`).
 """
 from __future__ import annotations
 

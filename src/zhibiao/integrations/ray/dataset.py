@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from ...errors import IngestError, ZhibiaoError
 from ...io.writers import is_uri
@@ -70,7 +70,7 @@ def _iter_rows(inputs: Sequence[str], max_unpacked_bytes: int | None,
     """(doc_id, text, error) per document, in input order; duplicates become error rows."""
     from ...ingest import iter_documents
 
-    kw = {"max_unpacked_bytes": max_unpacked_bytes} if max_unpacked_bytes else {}
+    kw: dict[str, Any] = {"max_unpacked_bytes": max_unpacked_bytes} if max_unpacked_bytes else {}
     seen: set[str] = set()
     for item in iter_documents(inputs, **kw):
         if isinstance(item, IngestError):
@@ -106,11 +106,11 @@ def read_documents_dataset(inputs: str | os.PathLike | Iterable[str | os.PathLik
 
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
-    inputs = [str(i) for i in inputs]
+    paths = [str(i) for i in inputs]
     schema = input_schema()
     refs = []
     n = 0
-    with _localized(inputs) as (local, prefixes):
+    with _localized(paths) as (local, prefixes):
         buf: dict[str, list] = {DOC_INDEX: [], "doc_id": [], "text": [], ERROR: []}
 
         def flush():

@@ -134,7 +134,7 @@ class ZhibiaoPredictor:
             if rec is None:
                 out["doc_id"][-1] = doc_id
             out[ERROR].append(error)
-            if with_index:
+            if index is not None:
                 out[DOC_INDEX].append(None if _missing(index[i]) else int(index[i]))
 
         for i in range(n):
