@@ -12,7 +12,7 @@ import pytest
 ray = pytest.importorskip("ray")
 import ray.data  # noqa: E402
 
-from zhibiao.cli import build_parser, main  # noqa: E402
+from zhibiao.cli import main  # noqa: E402
 from zhibiao.extract import load  # noqa: E402
 from zhibiao.ingest import read_documents  # noqa: E402
 from zhibiao.integrations.ray import ZhibiaoPredictor, read_documents_dataset, run_ray_extract  # noqa: E402
@@ -166,9 +166,8 @@ def test_uri_input_and_output_folder(tmp_path):
 
     src = write_reports(tmp_path / "in")
     out_dir = tmp_path / "out"
-    args = build_parser().parse_args(["extract", src.as_uri(), "-o", out_dir.as_uri() + "/", "--model", "rules",
-                                      "--engine", "ray", "--no-progress"])
-    assert run_ray_extract(args) == 0
+    summary = run_ray_extract([src.as_uri()], out_dir.as_uri() + "/", model="rules", progress=False)
+    assert summary.failures == 0 and summary.documents == 3
     rows = pq.read_table(out_dir).to_pylist()
     expected = local_records("rules", src)
     assert [r["doc_id"] for r in rows] == [e["doc_id"].replace(str(src), src.as_uri()) for e in expected]
