@@ -27,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "training"))
 
 DEFAULT_REAL = ROOT.parent / "shared" / "real" / "real.jsonl"
 DEFAULT_CORRECTIONS = ROOT / "annotations" / "real_corrections.jsonl"
@@ -101,6 +102,8 @@ def parse_args(argv):
                     help="for a config that never trains on the real documents: score this model folder instead of training")
     ap.add_argument("--predictions", type=Path, help="write each fold's predictions to DIR/fold<k>.jsonl")
     ap.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results", help="results folder")
+    ap.add_argument("--note", default="", help="what the run is, for BENCHMARKS.md")
+    ap.add_argument("--order", type=int, default=99, help="row order in BENCHMARKS.md")
     ap.add_argument("--write", action="store_true", help="render BENCHMARKS.md afterwards")
     return ap.parse_args(argv)
 
@@ -153,7 +156,7 @@ def _report(args, docs, folds, jobs, seconds, shared_model, t_all) -> int:
     docs = real_documents(args.real, args.corrections)  # read again: the overlay may have grown while training
     by_id = {d.id: d for d in docs}
     threads = int(load_config(args.config, args.set).train.threads or 1)
-    results = {"name": args.name, "config": str(args.config), "overrides": args.set, "folds": {},
+    results = {"name": args.name, "note": args.note, "order": args.order, "config": str(args.config), "overrides": args.set, "folds": {},
                "n_folds": args.folds, "real": str(args.real), "corrections": str(args.corrections),
                "shared_model": shared_model, "baseline_model": str(args.baseline_model) if args.baseline_model else None,
                "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads"}
@@ -173,6 +176,9 @@ def _report(args, docs, folds, jobs, seconds, shared_model, t_all) -> int:
     pooled = evaluate(all_docs, all_preds)
     results["pooled"] = {k: pooled.get(k) for k in KEYS}
     results["wall_seconds"] = round(time.time() - t_all, 1)
+    from loo import code_version  # training/loo.py
+
+    results["code"] = code_version()
     results["command"] = " ".join(["python", "training/realcv.py"] + (argv_echo(args)))
     out = args.results / f"realcv-{args.name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -199,6 +205,8 @@ def argv_echo(args) -> list[str]:
         out += ["--only", *map(str, args.only)]
     if args.baseline_model:
         out += ["--baseline-model", str(args.baseline_model)]
+    if args.corrections != DEFAULT_CORRECTIONS:
+        out += ["--corrections", str(args.corrections)]
     return out
 
 
