@@ -169,6 +169,11 @@ class _Losses:
         states, logits = net.encode(batch)
         loss = self.ce_tags(logits.reshape(-1, logits.size(-1)), tags.reshape(-1))
         bq = [[tuple(x) for x in self.qcol[i]] for i in idx]
+        if any(bq) and model.cfg.linker == "pointer":  # zhibiao.model.pointer: gold indicator per quantity
+            from .model.pointer import pointer_train_loss
+
+            golds = [[tuple(self.icol[i][t]) if t >= 0 else None for t in self.tcol[i]] for i in idx]
+            return loss + self.tc.link_weight * pointer_train_loss(net, bt, bq, golds, batch, states, logits)
         if any(bq):
             bi = [[tuple(x) for x in self.icol[i]] for i in idx]
             bt_targets = [list(self.tcol[i]) for i in idx]

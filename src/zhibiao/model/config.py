@@ -49,6 +49,12 @@ class ModelConfig:
     # residual local convolution before the transformer (0: off)
     conv_kernel: int = field(default=3, metadata=_at_least(0))
     alias_candidates: bool = False  # taxonomy-alias matches the tagger left untagged are linker candidates too
+    # "candidates": a softmax over the tagged INDICATOR spans (+ aliases) per quantity; "pointer": a
+    # quantity-conditioned start/end pointer over the sentence (zhibiao.model.pointer)
+    linker: str = field(default="candidates", metadata={"choices": ("candidates", "pointer")})
+    pointer_max_len: int = field(default=16, metadata=_at_least(1))  # longest indicator the pointer decodes
+    pointer_hidden: int = field(default=64, metadata=_at_least(1))
+    pointer_detach_tags: bool = True  # the tagger's INDICATOR probabilities reach the pointer without gradient
     tags: tuple[str, ...] = field(default=TAGS, metadata=DERIVED)
     # HF config of a pretrained encoder
     encoder_config: dict[str, Any] = field(default_factory=dict, metadata=DERIVED)

@@ -160,6 +160,11 @@ class ZhibiaoModel:
 
                 spans = snap_quantities(texts[b], spans, add_missed=self.cfg.add_missed_quantities, score=q_score)
             spans_per.append(spans)
+        if self.cfg.linker == "pointer":  # zhibiao.model.pointer: spans found by the pointer join the tagger's
+            from .pointer import pointer_predictions
+
+            return [WindowPrediction(spans=sp, links=lk) for sp, lk in
+                    pointer_predictions(self.net, self.cfg, texts, batch, states, logits, spans_per)]
         qs = [[(s, e) for s, e, lab, _ in sp if lab == "QUANTITY"] for sp in spans_per]
         ins = [[(s, e) for s, e, lab, _ in sp if lab == "INDICATOR"] for sp in spans_per]
         if self.cfg.alias_candidates:  # untagged taxonomy aliases are candidates too

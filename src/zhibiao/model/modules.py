@@ -8,7 +8,8 @@
   (:mod:`zhibiao.model.decoding`: no ``I-X`` without a ``B-X`` before it).
 - Linker: for each quantity, a softmax over the indicators of its window plus "none", scored
   from span representations, their order and distance, and what lies between them
-  (:mod:`zhibiao.model.featurization`).
+  (:mod:`zhibiao.model.featurization`); or, with ``linker: pointer``, a quantity-conditioned
+  start/end pointer over the sentence (:mod:`zhibiao.model.pointer`).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from torch import nn
 from .characters import N_CHAR_CLASSES
 from .config import ModelConfig
 from .featurization import N_BUCKETS, n_pair_features
+from .pointer import PointerHead
 
 
 class CharEncoder(nn.Module):
@@ -91,6 +93,9 @@ class ZhibiaoNet(nn.Module):
         self.pair_mlp = nn.Sequential(nn.Linear(d_pair, cfg.link_hidden), nn.GELU(), nn.Dropout(cfg.dropout),
                                       nn.Linear(cfg.link_hidden, 1))
         self.none_mlp = nn.Sequential(nn.Linear(cfg.span_dim, cfg.link_hidden), nn.GELU(), nn.Linear(cfg.link_hidden, 1))
+        # the span-pointer linker (zhibiao.model.pointer); created last, so that the default network
+        # initialises exactly as before
+        self.pointer = PointerHead(cfg) if cfg.linker == "pointer" else None
 
     def lexicon_embedding(self, batch: dict[str, torch.Tensor]) -> torch.Tensor | None:
         if not self.cfg.lexicon:
