@@ -37,11 +37,17 @@ def test_model_defaults_come_from_model_config_and_default_yaml_lists_every_key(
     assert "vocab_size" not in cfg.to_dict()["model"]  # derived when a model is created, not a config key
 
 
-def test_every_repository_config_loads_and_names_existing_files():
-    for path in sorted((ROOT / "training").glob("*.yaml")):
-        cfg = load_config(path)
-        cfg.check_paths()
-        assert all(p.exists() for p in cfg.data_paths("train"))
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "training").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_repository_config_loads_and_names_existing_files(path):
+    text = path.read_text(encoding="utf-8")
+    if "shared/" in text and not SHARED.is_dir():
+        pytest.skip(f"{path.name} trains on ../shared (third-party text, referenced by path), absent here")
+    cfg = load_config(path)
+    cfg.check_paths()
+    assert all(p.exists() for p in cfg.data_paths("train"))
 
 
 def test_dict_round_trip_and_copy_with_overrides():
