@@ -21,7 +21,7 @@ import json
 import platform
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -52,13 +52,27 @@ def split_folds(ids: list[str], k: int) -> list[list[str]]:
     return [ordered[f::k] for f in range(k)]
 
 
-def _train_fold(config: str, overrides: list[str], folder: str | None) -> tuple[str | None, float]:
+def _fold_key(config: str, overrides: list[str]) -> str:
+    """The resolved training config of a fold: equal keys train the same model."""
+    from zhibiao.train import load_config
+
+    return json.dumps(load_config(config, overrides).to_dict(), sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _reusable(config: str, overrides: list[str], folder: Path) -> bool:
+    key = folder / "realcv_key.json"
+    return (folder / "model.safetensors").exists() and key.exists() \
+        and json.loads(key.read_text(encoding="utf-8")) == _fold_key(config, overrides)
+
+
+def _train_fold(config: str, overrides: list[str], folder: str) -> tuple[str, float]:
     """Train one fold's model in a worker process; save it to ``folder``."""
     from zhibiao.train import load_config, train
 
     cfg = load_config(config, overrides)
     t0 = time.time()
     train(cfg, folder, base_dir=ROOT, progress=False)
+    Path(folder, "realcv_key.json").write_text(json.dumps(_fold_key(config, overrides)), encoding="utf-8")
     return folder, time.time() - t0
 
 
@@ -132,14 +146,21 @@ def main(argv: list[str] | None = None) -> int:
         for f, (overrides, folder) in jobs.items():
             to_train.setdefault(str(folder), (overrides, folder))
     seconds: dict[str, float] = {}
-    if to_train:
+    reused = {k for k, (o, folder) in to_train.items() if _reusable(args.config, o, folder)}
+    for k in sorted(reused):
+        print(f"reused {k} (same training config)", flush=True)
+    pending = {k: v for k, v in to_train.items() if k not in reused}
+    done = lambda: {f: j for f, j in jobs.items() if str(j[1]) not in pending or str(j[1]) in seconds}  # noqa: E731
+    if pending:
         ctx = get_context("spawn")
         with ProcessPoolExecutor(max_workers=max(1, args.jobs), mp_context=ctx) as pool:
-            futures = [pool.submit(_train_fold, args.config, o, str(folder)) for o, folder in to_train.values()]
-            for fut in futures:
+            futures = [pool.submit(_train_fold, args.config, o, str(folder)) for o, folder in pending.values()]
+            for fut in as_completed(futures):
                 folder, secs = fut.result()
                 seconds[folder] = round(secs, 1)
                 print(f"trained {folder} in {secs:.0f}s", flush=True)
+                if len(seconds) < len(pending):  # results so far, in case the run is cut short
+                    _report(args, docs, folds, done(), seconds, shared_model, t_all, complete=False)
     return _report(args, docs, folds, jobs, seconds, shared_model, t_all)
 
 
@@ -147,7 +168,7 @@ def _mean(values):
     return sum(values) / len(values) if values else float("nan")
 
 
-def _report(args, docs, folds, jobs, seconds, shared_model, t_all) -> int:
+def _report(args, docs, folds, jobs, seconds, shared_model, t_all, complete: bool = True) -> int:
     import torch
 
     from zhibiao.evaluate import evaluate
@@ -156,7 +177,7 @@ def _report(args, docs, folds, jobs, seconds, shared_model, t_all) -> int:
     docs = real_documents(args.real, args.corrections)  # read again: the overlay may have grown while training
     by_id = {d.id: d for d in docs}
     threads = int(load_config(args.config, args.set).train.threads or 1)
-    results = {"name": args.name, "note": args.note, "order": args.order, "config": str(args.config), "overrides": args.set, "folds": {},
+    results = {"name": args.name, "note": args.note, "order": args.order, "complete": complete, "config": str(args.config), "overrides": args.set, "folds": {},
                "n_folds": args.folds, "real": str(args.real), "corrections": str(args.corrections),
                "shared_model": shared_model, "baseline_model": str(args.baseline_model) if args.baseline_model else None,
                "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads"}

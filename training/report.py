@@ -95,7 +95,8 @@ def realcv_lines(runs: list[dict]) -> list[str]:
         train = f"{sum(secs) / len(secs) / 60:.1f}" if secs else "–"
         lines.append(f"| `{r['name']}` | {r.get('note', '')} | **{_f(m['link_relaxed_f1'])}** | {_f(m['link_strict_f1'])} | "
                      f"{_f(m['quantity_f1'])} | {_f(m['entity_INDICATOR_f1'])} | {_f(m['value_accuracy'])} | "
-                     f"{_f(p['link_relaxed_f1'])} | {len(r['folds'])} | {train} |")
+                     f"{_f(p['link_relaxed_f1'])} | {len(r['folds'])} of {r.get('n_folds', len(r['folds']))}"
+                     f"{'' if r.get('complete', True) else ' (cut short)'} | {train} |")
     lines += ["", "Commands:", ""] + [f"- `{r['name']}`: `{r['command']}`" for r in runs] + [""]
     head = next((r for r in runs if r["name"] == "default"), None)
     if head:
