@@ -27,7 +27,8 @@ def add_extract(sub: argparse._SubParsersAction) -> None:
                    help="report files (.txt, .docx, .pdf with a text layer, .html ...), folders, archives "
                         "(.zip, .tar.*) or JSONL files; with --engine ray also URIs (s3://, gs://, file://)")
     p.add_argument("-o", "--output", required=True, type=output_file,
-                   help="records file: .jsonl, .csv or .parquet (with --engine ray also a folder URI)")
+                   help="records file: .jsonl, .csv (UTF-8 with a BOM, for Excel), .xlsx or .parquet "
+                        "(with --engine ray also a folder URI)")
     p.add_argument("--model", default=None, help="model folder, or 'rules' (default: the shipped model)")
     p.add_argument("--all-quantities", action="store_true", help="also write quantities with no linked indicator")
     p.add_argument("--resume", action="store_true", help="skip documents already complete in OUTPUT")
