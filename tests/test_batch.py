@@ -226,7 +226,7 @@ def test_resume_of_a_finished_run_changes_nothing(tmp_path, rules):
 
 
 def test_bad_output_extension(tmp_path):
-    assert main(["extract", str(tmp_path), "-o", str(tmp_path / "x.xlsx"), "--model", "rules", "--no-progress"]) == 2
+    assert main(["extract", str(tmp_path), "-o", str(tmp_path / "x.xls"), "--model", "rules", "--no-progress"]) == 2
 
 
 class Exploding(Recording):

@@ -137,7 +137,7 @@ def test_extract_reports_failures_with_exit_1(capsys, tmp_path, reports):
     code, _, err = run(capsys, ["extract", str(reports / "a.txt"), str(tmp_path / "empty.txt"), "-o", str(out),
                                 "--model", "rules", "--no-progress"])
     assert code == 1 and "1 document(s) failed" in err
-    lines = out.read_text(encoding="utf-8").splitlines()
+    lines = out.read_text(encoding="utf-8-sig").splitlines()  # CSV has a BOM (for Excel)
     assert lines[0] == ",".join(RECORD_FIELDS) and len(lines) > 1
     errors = read_lines(tmp_path / "r.csv.errors.jsonl")
     assert [(Path(e["doc_id"]).name, e["error_type"]) for e in errors] == [("empty.txt", "EmptyDocumentError")]

@@ -43,6 +43,11 @@ class JsonlRecordError(IngestError):
     pass
 
 
+class UnsupportedFormatError(IngestError):
+    """A file of a kind that holds no text zhibiao can read: an old binary Office file, an image,
+    a PDF with no text layer. The cause says what to do with it (save as .docx, OCR it first)."""
+
+
 class QuantityParseError(ZhibiaoError, ValueError):
     """A quantity string could not be parsed into a value."""
 

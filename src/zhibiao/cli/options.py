@@ -3,6 +3,7 @@ input files, and output paths that must be writable."""
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from ..io.convert import READ_FORMATS
@@ -51,3 +52,11 @@ def output_file(path: str | Path) -> str:
     except ZhibiaoError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return str(path)
+
+
+def input_path(path: str) -> str:
+    """An input file or folder that exists (an ``argparse`` type: a missing one is a usage error
+    naming it, exit 2, before anything is read); URIs (``s3://`` ...) are left to the engine."""
+    if "://" not in path and not os.path.exists(path):
+        raise argparse.ArgumentTypeError(f"{path}: no such file or folder")
+    return path

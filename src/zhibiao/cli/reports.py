@@ -8,13 +8,14 @@ import json
 import sys
 
 from ..errors import ZhibiaoError
-from .options import output_file
+from .options import input_path, output_file
 
 
 def add_normalize(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("normalize", help="print documents as the model sees them (normalised text)")
-    p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="report files, folders, archives (.zip, .tar.*) or JSONL files (one document per line)")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", type=input_path,
+                   help="report files (.txt, .docx, .pdf, .html ...), folders, archives (.zip, .tar.*) or JSONL "
+                        "files (one document per line)")
     p.add_argument("-o", "--output", default=None, type=output_file,
                    help="JSONL file to write (doc_id, encoding, text); default: standard output")
     p.set_defaults(func=cmd_normalize)
@@ -22,11 +23,12 @@ def add_normalize(sub: argparse._SubParsersAction) -> None:
 
 def add_extract(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("extract", help="batch extraction over files, folders, archives or JSONL")
-    p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="report files, folders, archives (.zip, .tar.*) or JSONL files; with --engine ray also "
-                        "URIs (s3://, gs://, file://)")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", type=input_path,
+                   help="report files (.txt, .docx, .pdf with a text layer, .html ...), folders, archives "
+                        "(.zip, .tar.*) or JSONL files; with --engine ray also URIs (s3://, gs://, file://)")
     p.add_argument("-o", "--output", required=True, type=output_file,
-                   help="records file: .jsonl, .csv or .parquet (with --engine ray also a folder URI)")
+                   help="records file: .jsonl, .csv (UTF-8 with a BOM, for Excel), .xlsx or .parquet "
+                        "(with --engine ray also a folder URI)")
     p.add_argument("--model", default=None, help="model folder, or 'rules' (default: the shipped model)")
     p.add_argument("--all-quantities", action="store_true", help="also write quantities with no linked indicator")
     p.add_argument("--resume", action="store_true", help="skip documents already complete in OUTPUT")

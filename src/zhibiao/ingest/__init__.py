@@ -6,8 +6,15 @@ Inputs
 file as one document, and :func:`iter_documents` / :func:`read_documents` read any mix of
 
 - files: ``.txt``, ``.text``, ``.md``, ``.markdown`` (text, kept as decoded), ``.html``, ``.htm``,
-  ``.xhtml`` (converted with :func:`html_to_text`), ``.jsonl`` (one document per non-blank line,
-  an object with a string ``text`` and an optional ``id``);
+  ``.xhtml`` (converted with :func:`html_to_text`), ``.docx`` (the body in reading order: a line
+  per paragraph, a line per table row with its cells joined by a tab; python-docx), ``.pdf`` with
+  a text layer (pages in order joined by a line break; pdfplumber), ``.jsonl`` (one document per
+  non-blank line, an object with a string ``text`` and an optional ``id``); record offsets index
+  the text so read;
+- files that hold no text zhibiao reads: ``.doc``, ``.wps``, ``.rtf``, ``.odt``, ``.xls``,
+  ``.xlsx``, ``.et``, ``.ppt``, ``.pptx`` ..., images (``.png``, ``.jpg``, ``.tif`` ...), a PDF
+  with no text layer (a scan): each is an :class:`UnsupportedFormatError` saying why and what to
+  do (save as .docx, OCR it first), in folders and archives too, never skipped;
 - folders, walked recursively in a deterministic order: the entries of each folder sorted by name,
   a sub-folder read where its name sorts (``a/x.txt`` before ``a.txt`` before ``b/``);
 - archives ``.zip``, ``.tar``, ``.tar.gz`` / ``.tgz``, ``.tar.bz2`` / ``.tbz2``, ``.tar.xz`` /
@@ -30,7 +37,7 @@ Skip rules
 ----------
 A file named explicitly is always read: with an unknown extension it is read as text (and fails
 with :class:`BinaryContentError` or :class:`DecodeError` if it is not text). Inside folders and
-archives only the known extensions above are read (``.jsonl`` included; archives also inside
+archives only the known extensions above are read (or reported as unsupported) (``.jsonl`` included; archives also inside
 folders, but not archives inside archives). Everything else is not read but *listed*: its path or
 ``archive!member`` goes to ``DocumentReader.skipped`` (or the ``skipped`` list passed to
 :func:`iter_documents`) and is logged at DEBUG level. Listed the same way: hidden entries (a path
@@ -51,6 +58,10 @@ batch run can log failures and never loses a document silently. A problem with a
 - :class:`BinaryContentError`: NUL bytes (outside UTF-16/32) or more than 5% control characters;
 - :class:`DecodeError`: bytes that no supported encoding decodes plausibly;
 - :class:`EmptyDocumentError`: no text, or only whitespace (after HTML conversion for HTML);
+- :class:`UnsupportedFormatError`: a kind that holds no readable text (old Office formats, images,
+  a PDF with no text layer), with what to do about it; the bytes of such a file are not read;
+- a ``.docx`` or ``.pdf`` that python-docx / pdfplumber cannot open (torn, password-protected) is
+  an :class:`UnreadableFileError` saying so;
 - :class:`UnsafeMemberError`: an archive member name that is absolute or has a ``..`` component
   (the member is reported and not read; the other members are);
 - :class:`ArchiveTooLargeError`: an archive whose members to read unpack to more than
@@ -63,6 +74,7 @@ batch run can log failures and never loses a document silently. A problem with a
 Modules
 -------
 :mod:`~zhibiao.ingest.decode` (bytes to text), :mod:`~zhibiao.ingest.html` (HTML to text),
+:mod:`~zhibiao.ingest.office` (``.docx`` and ``.pdf`` to text),
 :mod:`~zhibiao.ingest.kinds` (what a file name says), :mod:`~zhibiao.ingest.single` (one document
 from a string, bytes or a file), :mod:`~zhibiao.ingest.jsonl` (JSONL lines),
 :mod:`~zhibiao.ingest.archives` (zip / tar and their security rules) and

@@ -1,16 +1,19 @@
 """One document from a string (:func:`read_text`), bytes (:func:`read_bytes`) or a file
-(:func:`read_file`): decoded, HTML converted by suffix, refused when empty."""
+(:func:`read_file`): by suffix, Word ``.docx`` and PDF read with :mod:`~zhibiao.ingest.office`,
+HTML converted, the kinds that hold no readable text refused with their reason, anything else
+decoded as text; refused when empty."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 from typing import Union
 
-from ..errors import EmptyDocumentError, UnreadableFileError
+from ..errors import EmptyDocumentError, UnreadableFileError, UnsupportedFormatError
 from ..records import Document
 from .decode import decode_bytes
 from .html import html_to_text
-from .kinds import ARCHIVE_KINDS, is_html, kind_of
+from .kinds import ARCHIVE_KINDS, DOCX_SUFFIXES, PDF_SUFFIXES, is_html, kind_of, unsupported_reason
+from .office import docx_text, pdf_text
 
 __all__ = ["read_bytes", "read_file", "read_text"]
 
@@ -34,12 +37,28 @@ def read_text(text: str, doc_id: str = "<string>") -> Document:
 
 
 def read_bytes(data: bytes, doc_id: str, *, suffix: str | None = None, source: str | None = None) -> Document:
-    """Decode ``data`` (see :func:`decode_bytes`) into one :class:`Document`.
+    """Read ``data`` into one :class:`Document`, by ``suffix`` (any case):
 
-    With an HTML ``suffix`` (``.html``, ``.htm``, ``.xhtml``) the text goes through
-    :func:`html_to_text`; any other suffix, or none, keeps the decoded text as it is (a ``.jsonl``
-    suffix is not split into records here: use :func:`iter_documents`).
+    - ``.docx``: the body text in reading order (paragraphs, table rows with tab-separated cells),
+      ``.pdf``: the text layer, pages joined by ``"\\n"`` (see :mod:`~zhibiao.ingest.office`);
+      ``encoding`` is ``None``;
+    - the kinds that hold no readable text (``.doc``, ``.xls``, ``.ppt``, images ..., see
+      :data:`~zhibiao.ingest.kinds.UNSUPPORTED_SUFFIXES`) raise :class:`UnsupportedFormatError`
+      with the reason and what to do;
+    - HTML (``.html``, ``.htm``, ``.xhtml``): decoded (see :func:`decode_bytes`), then
+      :func:`html_to_text`;
+    - any other suffix, or none: decoded and kept as it is (a ``.jsonl`` suffix is not split into
+      records here: use :func:`iter_documents`).
     """
+    lower = None if suffix is None else suffix.lower()
+    reason = unsupported_reason(lower)
+    if reason is not None:
+        raise UnsupportedFormatError(doc_id, reason)
+    if lower in DOCX_SUFFIXES or lower in PDF_SUFFIXES:
+        what = ".docx body" if lower in DOCX_SUFFIXES else "PDF"
+        text = docx_text(data, doc_id) if lower in DOCX_SUFFIXES else pdf_text(data, doc_id)
+        _non_empty(doc_id, text, f"document (the {what} holds no text)")
+        return Document(doc_id=doc_id, text=text, encoding=None, source=source)
     text, encoding = decode_bytes(data, doc_id)
     if is_html(suffix):
         _non_empty(doc_id, text)
@@ -51,7 +70,12 @@ def read_bytes(data: bytes, doc_id: str, *, suffix: str | None = None, source: s
 
 
 def read_file_bytes(path: Path, doc_id: str) -> bytes:
-    """The bytes of ``path``; an :class:`UnreadableFileError` naming ``doc_id`` says why not."""
+    """The bytes of ``path``; an :class:`UnreadableFileError` naming ``doc_id`` says why not. A
+    suffix that holds no readable text is an :class:`UnsupportedFormatError` before anything is
+    read (a folder of scans costs no reading)."""
+    reason = unsupported_reason(path.suffix)
+    if reason is not None:
+        raise UnsupportedFormatError(doc_id, reason)
     try:
         return path.read_bytes()
     except IsADirectoryError:
@@ -65,7 +89,8 @@ def read_file_bytes(path: Path, doc_id: str) -> bytes:
 
 
 def read_file(path: PathLike, *, doc_id: str | None = None) -> Document:
-    """Read one file as one document (HTML converted by suffix, anything else read as text).
+    """Read one file as one document (by suffix as :func:`read_bytes`: ``.docx`` and ``.pdf`` read,
+    HTML converted, unreadable kinds refused, anything else read as text).
 
     ``doc_id`` defaults to ``str(path)``. Raises an :class:`IngestError`; a ``.jsonl`` file or an
     archive raises :class:`ValueError` (they hold many documents: use :func:`iter_documents`).
