@@ -25,7 +25,8 @@ def nlp(request):
 
 def test_record_has_exactly_the_spec_fields():
     assert RECORD_FIELDS == ("indicator", "indicator_type", "quantity", "value", "value_max", "unit",
-                             "normalized_value", "normalized_unit", "approximate", "start", "end",
+                             "normalized_value", "normalized_unit", "normalized_value_max", "qualifier",
+                             "indicator_type_zh", "approximate", "start", "end",
                              "indicator_start", "indicator_end", "sentence", "score", "doc_id")
 
 
@@ -86,6 +87,27 @@ def test_offsets_over_the_seed_reports(nlp, seed_dir):
         _check_offsets(text, recs)
 
 
+def test_range_high_end_and_type_name(nlp):
+    recs = nlp("发放产业奖补5—7万元,惠及脱贫户3000余户。", all_quantities=True)
+    by_q = {r.quantity: r for r in recs}
+    r = by_q["5—7万元"]
+    assert (r.value, r.value_max, r.normalized_value, r.normalized_value_max) == (5.0, 7.0, 50000.0, 70000.0)
+    assert by_q["3000余户"].normalized_value_max is None
+    for r in recs:
+        if r.indicator is None:
+            assert r.indicator_type is None and r.indicator_type_zh is None
+        else:
+            assert r.indicator_type_zh == nlp.taxonomy.name_zh(r.indicator_type) and r.indicator_type_zh
+
+
+def test_qualifier_on_records(nlp):
+    recs = nlp("监测户94户190人,其中:2023年新增66户127人。")
+    got = {r.quantity: (r.indicator, r.qualifier) for r in recs}
+    assert got == {"94户": ("监测户", None), "190人": ("监测户", None),
+                   "66户": ("监测户", "新增"), "127人": ("监测户", "新增")}
+    assert {r.indicator_type_zh for r in recs} == {"监测对象"}
+
+
 def test_values_are_parsed(nlp):
     recs = nlp("发放外出务工补助32.9万元,惠及脱贫户3000余户。", all_quantities=True)
     by_q = {r.quantity: r for r in recs}
@@ -126,7 +148,9 @@ def test_dataframe_from_pipe(nlp):
     per_doc = [nlp(t, doc_id=f"d{k}") for k, t in enumerate(MESSY)]
     df = records_to_dataframe(nlp.pipe([(f"d{k}", t) for k, t in enumerate(MESSY)]))
     assert list(df.columns) == list(RECORD_FIELDS)
-    assert df.to_dict("records") == [r.to_dict() for recs in per_doc for r in recs]
+    # a missing value is pandas' null (NaN in a string column of pandas 3, None in an object one)
+    rows = df.astype(object).where(df.notna(), None).to_dict("records")
+    assert rows == [r.to_dict() for recs in per_doc for r in recs]
     assert len(records_to_dataframe([])) == 0
     with pytest.raises(TypeError, match="Records or lists of Records"):
         records_to_dataframe(["脱贫户776户"])
@@ -229,3 +253,17 @@ def test_prelabel_names_the_inputs_it_could_not_read(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 1 and "empty.txt" in err and "wrote 1 task" in err
     assert len(json.loads((tmp_path / "tasks.json").read_text(encoding="utf-8"))) == 1
+
+
+def test_arrow_schema_types_every_numeric_record_field():
+    """Parquet and the Ray engine's output carry the record fields typed (a new float field too)."""
+    import pyarrow as pa
+
+    from zhibiao.io.writers import arrow_schema
+
+    schema = arrow_schema()
+    assert schema.names == list(RECORD_FIELDS)
+    kinds = {"float": pa.float64(), "int": pa.int64(), "bool": pa.bool_(), "str": pa.string()}
+    for name, f in Record.__dataclass_fields__.items():
+        base = str(f.type).split("|")[0].strip()
+        assert schema.field(name).type == kinds[base], name

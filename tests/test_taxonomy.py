@@ -319,3 +319,19 @@ def test_extension_moves_an_alias_by_overriding_its_owner(tmp_path, tax):
     ext = Taxonomy.load(extend=f)
     assert ext.classify("生活补贴") == "living_allowance"
     assert ext.classify("护理补贴") == "disability_subsidy"
+
+
+def test_every_type_has_a_chinese_name_including_other():
+    from zhibiao.extract import default_model_path
+    from zhibiao.taxonomy import OTHER_ZH
+
+    sources = [Taxonomy.load()]
+    if (default_model_path() / "taxonomy.yaml").exists():
+        sources.append(Taxonomy.load(default_model_path() / "taxonomy.yaml"))
+    for tax in sources:
+        for t in tax:
+            assert re.search(r"[\u4e00-\u9fff]", tax.name_zh(t.id) or ""), t.id
+            assert tax.name_zh(t.id) == t.name
+        assert tax.name_zh(OTHER) == OTHER_ZH == "其他"
+        assert tax.name_zh(None) is None and tax.name_zh("no_such_type") is None
+    assert Taxonomy.load().name_zh("monitored") == "监测对象"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Protocol, Sequence, Union
 
 from .errors import QuantityParseError, ZhibiaoError
+from .qualifier import qualifier
 from .records import RECORD_FIELDS, Prediction, Record, Span
 from .sentences import sentence_of, split_sentences
 
@@ -98,34 +99,41 @@ class Extractor:
             if link is None and not all_quantities:
                 continue
             k = sentence_of(sents, q.start)
-            sentence = text[sents[k][0]:sents[k][1]] if k is not None else text[q.start:q.end]
+            s0 = sents[k][0] if k is not None else q.start
+            sentence = text[s0:sents[k][1]] if k is not None else text[q.start:q.end]
             out.append(self._record(q, link.indicator if link else None, link.score if link else q.score,
-                                    sentence, pred.doc_id))
+                                    sentence, pred.doc_id, s0))
         return out
 
-    def _record(self, q: Span, ind: Span | None, score: float, sentence: str, doc_id: str | None) -> Record:
+    def _record(self, q: Span, ind: Span | None, score: float, sentence: str, doc_id: str | None,
+                sentence_start: int = 0) -> Record:
+        """One record; ``sentence_start`` is the sentence's offset in the text (for the qualifier)."""
         from .quantity import parse_quantity
 
         value: float | None
         vmax: float | None
         nval: float | None
+        nvmax: float | None
         unit: str | None
         nunit: str | None
         try:
             # the unit as written is parse_quantity's: the original characters of the multiplier
             # and unit, pinyin artefacts and whitespace dropped (萬(wàn)元 -> 萬元)
             v = parse_quantity(q.text)
-            value, vmax, unit, nval, nunit, approx = (v.value, v.value_max, v.unit, v.normalized_value,
-                                                      v.normalized_unit, v.approximate)
+            value, vmax, unit, nval, nunit, nvmax, approx = (v.value, v.value_max, v.unit, v.normalized_value,
+                                                             v.normalized_unit, v.normalized_value_max, v.approximate)
         except QuantityParseError:
-            value = vmax = nval = None
+            value = vmax = nval = nvmax = None
             unit = nunit = None
             approx = False
+        itype = self.taxonomy.classify(ind.text) if ind else None
+        in_sentence = (ind.start - sentence_start, ind.end - sentence_start) if ind else None
         return Record(
-            indicator=ind.text if ind else None,
-            indicator_type=self.taxonomy.classify(ind.text) if ind else None,
+            indicator=ind.text if ind else None, indicator_type=itype,
             quantity=q.text, value=value, value_max=vmax, unit=unit, normalized_value=nval, normalized_unit=nunit,
-            approximate=approx, start=q.start, end=q.end,
+            normalized_value_max=nvmax,
+            qualifier=qualifier(sentence, (q.start - sentence_start, q.end - sentence_start), in_sentence),
+            indicator_type_zh=self.taxonomy.name_zh(itype), approximate=approx, start=q.start, end=q.end,
             indicator_start=ind.start if ind else None, indicator_end=ind.end if ind else None,
             sentence=sentence, score=round(float(score), 6), doc_id=doc_id,
         )

@@ -88,7 +88,11 @@ class AnnotatedDocument:
 
 @dataclass
 class Record:
-    """What the library returns for each linked quantity (see SPEC.md, 'Record')."""
+    """What the library returns for each linked quantity (see SPEC.md, 'Record'; fields in its order).
+
+    ``qualifier`` is :func:`zhibiao.qualifier.qualifier`'s word (None: the figure counts the
+    indicator's group itself); ``indicator_type_zh`` the type's Chinese name in the taxonomy.
+    """
 
     indicator: str | None
     indicator_type: str | None
@@ -98,6 +102,9 @@ class Record:
     unit: str | None
     normalized_value: float | None
     normalized_unit: str | None
+    normalized_value_max: float | None
+    qualifier: str | None
+    indicator_type_zh: str | None
     approximate: bool
     start: int
     end: int

@@ -33,10 +33,12 @@ import yaml
 from .errors import TaxonomyError
 from .normalize import normalize
 
-__all__ = ["IndicatorType", "Taxonomy", "OTHER", "DEFAULT_THRESHOLD", "load_taxonomy", "normalize_mention",
-           "alias_owners"]
+__all__ = ["IndicatorType", "Taxonomy", "OTHER", "OTHER_ZH", "DEFAULT_THRESHOLD", "load_taxonomy",
+           "normalize_mention", "alias_owners"]
 
 OTHER = "other"
+#: the Chinese name of :data:`OTHER` (``Record.indicator_type_zh`` of a mention no type fits)
+OTHER_ZH = "其他"
 DEFAULT_THRESHOLD = 0.6
 BUNDLED = "zhibiao/resources/indicators.yaml"
 
@@ -219,6 +221,14 @@ class Taxonomy:
     def aliases(self) -> dict[str, str]:
         """alias (normalised, simplified) -> type id."""
         return dict(self._alias)
+
+    def name_zh(self, type_id: str | None) -> str | None:
+        """The Chinese name of a type id (its ``name`` in the taxonomy file, which the schema asks to
+        be Chinese; ``其他`` for ``"other"``; None for None or an id the taxonomy does not hold)."""
+        if type_id == OTHER:
+            return OTHER_ZH
+        t = self.types.get(type_id) if type_id is not None else None
+        return t.name if t is not None else None
 
     def classify(self, mention: str) -> str:
         """The type id of ``mention``, or ``"other"``."""

@@ -6,6 +6,7 @@ import argparse
 
 from .annotation import add_convert, add_prelabel, add_stats, add_validate
 from .reports import add_extract, add_normalize
+from .table import add_table
 from .training import add_evaluate, add_train
 
 
@@ -26,4 +27,5 @@ def build_parser() -> argparse.ArgumentParser:
     add_convert(sub)
     add_prelabel(sub)
     add_normalize(sub)
+    add_table(sub)
     return ap

@@ -34,7 +34,8 @@ from ..records import RECORD_FIELDS
 FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
 """Records file suffix -> format."""
 
-_TYPES = {"value": "float64", "value_max": "float64", "normalized_value": "float64", "score": "float64",
+_TYPES = {"value": "float64", "value_max": "float64", "normalized_value": "float64",
+          "normalized_value_max": "float64", "score": "float64",
           "start": "int64", "end": "int64", "indicator_start": "int64", "indicator_end": "int64", "approximate": "bool"}
 
 
