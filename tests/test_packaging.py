@@ -34,6 +34,8 @@ def test_the_version_lives_in_one_place():
     stated = [p for p in (ROOT / "src" / "zhibiao").rglob("*.py")
               if p.name != "_version.py" and "__version__ = " in p.read_text(encoding="utf-8")]
     assert stated == []
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert "## [Unreleased]" in changelog and f"## [{zhibiao.__version__}] - " in changelog
 
 
 def test_every_package_is_installed():
@@ -86,3 +88,15 @@ def test_a_saved_model_folder_records_the_library_version(tmp_path):
     (unstamped / "config.json").write_text(json.dumps(config), encoding="utf-8")
     with pytest.raises(ModelLoadError, match=r"new_switch.*saved by zhibiao 9\.9\.9, this is zhibiao "):
         ZhibiaoModel.from_pretrained(unstamped)
+
+
+def test_the_chinese_quick_start_gives_the_english_commands_and_ci_runs_them():
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    zh = readme[readme.index("## 中文快速上手"):readme.index("## Quick start")]
+    en = readme[readme.index("## Quick start"):]
+    blocks = lambda text: re.findall(r"```bash\n(.*?)```", text, flags=re.S)  # noqa: E731
+    assert blocks(zh)[:2] == blocks(en)[:2]
+    assert "zhibiao render " in blocks(zh)[2] and "zhibiao table " in blocks(zh)[2]
+    assert blocks(en)[1].strip() in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
