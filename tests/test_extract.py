@@ -117,7 +117,7 @@ def test_values_are_parsed(nlp):
 
 def test_pipe_matches_single_calls_and_accepts_pairs(nlp):
     single = [nlp(t, doc_id=f"d{k}") for k, t in enumerate(MESSY)]
-    piped = list(nlp.pipe([(f"d{k}", t) for k, t in enumerate(MESSY)], batch_size=2))
+    piped = list(nlp.pipe([(t, f"d{k}") for k, t in enumerate(MESSY)], batch_size=2))
     assert [[r.to_dict() for r in rs] for rs in piped] == [[r.to_dict() for r in rs] for rs in single]
     plain = list(nlp.pipe(MESSY))
     assert [len(rs) for rs in plain] == [len(rs) for rs in single]
@@ -146,7 +146,7 @@ def test_dataframe(nlp):
 def test_dataframe_from_pipe(nlp):
     """``nlp.pipe`` yields a list of records per document: the frame has all of them, in order."""
     per_doc = [nlp(t, doc_id=f"d{k}") for k, t in enumerate(MESSY)]
-    df = records_to_dataframe(nlp.pipe([(f"d{k}", t) for k, t in enumerate(MESSY)]))
+    df = records_to_dataframe(nlp.pipe([(t, f"d{k}") for k, t in enumerate(MESSY)]))
     assert list(df.columns) == list(RECORD_FIELDS)
     # a missing value is pandas' null (NaN in a string column of pandas 3, None in an object one)
     rows = df.astype(object).where(df.notna(), None).to_dict("records")

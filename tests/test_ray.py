@@ -68,7 +68,7 @@ def sorted_rows(table) -> list[dict]:
 
 def local_records(model: str, inputs) -> list[dict]:
     docs = read_documents(inputs)
-    return [r.to_dict() for recs in load(model).pipe([(d.doc_id, d.text) for d in docs]) for r in recs]
+    return [r.to_dict() for recs in load(model).pipe([(d.text, d.doc_id) for d in docs]) for r in recs]
 
 
 @pytest.mark.parametrize("model", MODELS)

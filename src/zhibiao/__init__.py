@@ -11,10 +11,9 @@ Errors: :mod:`zhibiao.errors` (``zhibiao.errors.ZhibiaoError`` is the base of al
 from __future__ import annotations
 
 from . import errors
+from ._version import __version__
 from .extract import Extractor, load, records_to_dataframe
 from .records import AnnotatedDocument, Document, Link, Prediction, Record, Span
-
-__version__ = "0.1.0"
 
 __all__ = ["load", "Extractor", "records_to_dataframe", "Record", "Document", "Span", "Link", "AnnotatedDocument",
            "Prediction", "errors", "__version__"]

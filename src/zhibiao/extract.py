@@ -2,7 +2,7 @@
 
     nlp = zhibiao.load()                                  # the shipped default model
     records = nlp("脱贫户776户1605人", doc_id="x")        # list[Record]
-    for recs in nlp.pipe(texts_or_id_text_pairs, batch_size=32):
+    for recs in nlp.pipe(texts_or_text_context_pairs, batch_size=32):   # (text, doc_id): spaCy's order
         ...
 
 A record is born here from the spans and links the model predicted (``Prediction``, offsets in
@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Protocol, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Mapping, Protocol, Sequence, Union, overload
 
 from .errors import QuantityParseError, ZhibiaoError
 from .qualifier import qualifier
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 #: what ``load(taxonomy=...)`` accepts: a YAML file, a dict of the file schema, or a list of them
 TaxonomySource = Union[str, Path, Mapping[str, Any], Sequence[Union[str, Path, Mapping[str, Any]]]]
 
-__all__ = ["Extractor", "load", "default_model_path", "records_to_dataframe"]
+__all__ = ["Extractor", "load", "default_model_path", "records_to_dataframe", "context_doc_id", "pipe_item"]
 
 
 class Predictor(Protocol):
@@ -68,22 +68,38 @@ class Extractor:
             raise TypeError(f"Extractor expects a str, got {type(text).__name__}")
         return self.records(self.predictor.predict_documents([text], [doc_id])[0], all_quantities)
 
-    def pipe(self, texts: Iterable[str | tuple[str, str]], batch_size: int = 32,
-             all_quantities: bool = False) -> Iterator[list[Record]]:
-        """Records per document, in input order, for strings or ``(doc_id, text)`` pairs."""
-        buf: list[tuple[str | None, str]] = []
+    @overload
+    def pipe(self, texts: Iterable[str | tuple[str, Any]], batch_size: int = ..., all_quantities: bool = ...,
+             as_tuples: Literal[False] = ...) -> Iterator[list[Record]]: ...
+
+    @overload
+    def pipe(self, texts: Iterable[tuple[str, Any]], batch_size: int = ..., all_quantities: bool = ..., *,
+             as_tuples: Literal[True]) -> Iterator[tuple[list[Record], Any]]: ...
+
+    def pipe(self, texts: Iterable[Any], batch_size: int = 32, all_quantities: bool = False,
+             as_tuples: bool = False) -> Iterator[Any]:
+        """Records per document, in input order, for texts or ``(text, context)`` pairs (spaCy's order).
+
+        ``context`` names the document: a str doc_id, a dict with ``"doc_id"`` or ``"id"``, an int, or
+        ``None`` (:func:`context_doc_id`). A pair whose first item is not a str, or whose context looks
+        like the text (a line break, or longer than the "text" and holding Chinese), is refused: the
+        order of zhibiao 0.1 was ``(doc_id, text)``. With ``as_tuples=True`` every item is a pair and
+        ``(records, context)`` pairs come back, the context as given (``nlp.pipe(..., as_tuples=True)``).
+        """
+        buf: list[tuple[str, Any]] = []
         for item in texts:
-            buf.append(item if isinstance(item, tuple) else (None, item))
+            buf.append(pipe_item(item, as_tuples))
             if len(buf) >= batch_size:
-                yield from self._run(buf, all_quantities)
+                yield from self._run(buf, all_quantities, as_tuples)
                 buf = []
         if buf:
-            yield from self._run(buf, all_quantities)
+            yield from self._run(buf, all_quantities, as_tuples)
 
-    def _run(self, items: list[tuple[str | None, str]], all_quantities: bool) -> Iterator[list[Record]]:
-        preds = self.predictor.predict_documents([t for _, t in items], [i for i, _ in items])
-        for p in preds:
-            yield self.records(p, all_quantities)
+    def _run(self, items: list[tuple[str, Any]], all_quantities: bool, as_tuples: bool) -> Iterator[Any]:
+        preds = self.predictor.predict_documents([t for t, _ in items], [context_doc_id(c) for _, c in items])
+        for p, (_, context) in zip(preds, items):
+            records = self.records(p, all_quantities)
+            yield (records, context) if as_tuples else records
 
     def predict(self, texts: Sequence[str], doc_ids: Sequence[str | None] | None = None) -> list[Prediction]:
         return self.predictor.predict_documents(list(texts), doc_ids)
@@ -137,6 +153,47 @@ class Extractor:
             indicator_start=ind.start if ind else None, indicator_end=ind.end if ind else None,
             sentence=sentence, score=round(float(score), 6), doc_id=doc_id,
         )
+
+
+PIPE_ORDER = "Extractor.pipe takes (text, context) pairs, spaCy's order: the text first, then its doc_id"
+
+
+def pipe_item(item: Any, pair_required: bool = False) -> tuple[str, Any]:
+    """``(text, context)`` of one item of :meth:`Extractor.pipe`; a swapped or malformed pair is refused."""
+    if isinstance(item, str) and not pair_required:
+        return item, None
+    if not isinstance(item, (tuple, list)) or len(item) != 2:
+        want = "(text, context) pairs" if pair_required else "str texts or (text, context) pairs"
+        raise TypeError(f"Extractor.pipe expects {want}, got {type(item).__name__}"
+                        + (f" of length {len(item)}" if isinstance(item, (tuple, list)) else ""))
+    text, context = item
+    if not isinstance(text, str):
+        hint = " (it looks like (doc_id, text): swap them)" if isinstance(context, str) else ""
+        raise TypeError(f"{PIPE_ORDER}; got a pair whose first item is {type(text).__name__}{hint}")
+    if isinstance(context, str) and _looks_like_text(context, text):
+        raise ValueError(f"{PIPE_ORDER} (or a dict {{'doc_id': ...}}); this pair looks swapped, (doc_id, text) as in "
+                         f"zhibiao 0.1: its context {context[:20]!r}... reads like a text (a line break, or longer "
+                         f"than the text {text[:20]!r} and holding Chinese). Pass (text, doc_id); a doc_id that "
+                         "really looks like that goes in a dict context: (text, {'doc_id': ...})")
+    return text, context
+
+
+def _looks_like_text(context: str, text: str) -> bool:
+    return "\n" in context or "\r" in context or (len(context) > len(text) and any(
+        "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" for ch in context))
+
+
+def context_doc_id(context: Any) -> str | None:
+    """The doc_id a pipe context names: a str itself, a dict's ``"doc_id"`` (else ``"id"``), an int as
+    str; ``None`` for anything else (the context still comes back with ``as_tuples``)."""
+    if isinstance(context, str):
+        return context
+    if isinstance(context, Mapping):
+        value = context.get("doc_id", context.get("id"))
+        return None if value is None else str(value)
+    if isinstance(context, int) and not isinstance(context, bool):
+        return str(context)
+    return None
 
 
 ONEDNN_CACHE_ENV = "ONEDNN_PRIMITIVE_CACHE_CAPACITY"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .annotation import add_convert, add_prelabel, add_stats, add_validate
+from .render import add_render
 from .reports import add_extract, add_normalize
 from .table import add_table
 from .training import add_evaluate, add_train
@@ -28,4 +29,5 @@ def build_parser() -> argparse.ArgumentParser:
     add_prelabel(sub)
     add_normalize(sub)
     add_table(sub)
+    add_render(sub)
     return ap

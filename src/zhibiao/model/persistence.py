@@ -1,6 +1,7 @@
 """A model folder (GLiNER / Hugging Face style): writing one and reading one back::
 
-    config.json            ModelConfig (the network's shape, the encoder's own config if pretrained)
+    config.json            ModelConfig (the network's shape, the encoder's own config if pretrained) and
+                           ``zhibiao_version``: the library version that wrote the folder
     model.safetensors      the weights: only safetensors are ever read
     vocab.txt              the character vocabulary (from-scratch encoder)
     tokenizer/             the tokenizer files (pretrained encoder)
@@ -18,6 +19,7 @@ import json
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from .._version import __version__
 from ..errors import ModelLoadError
 from ..taxonomy import Taxonomy
 from .config import ModelConfig
@@ -26,6 +28,7 @@ from .modules import CharEncoder, PretrainedEncoder, ZhibiaoNet
 from .vocab import CharVocab
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
+VERSION_KEY = "zhibiao_version"  # in config.json: the library version that saved the folder (not a ModelConfig field)
 
 
 class ModelParts(NamedTuple):
@@ -45,7 +48,8 @@ def save_model_folder(model, path: str | Path) -> Path:
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    (path / "config.json").write_text(json.dumps(model.cfg.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    config = {VERSION_KEY: __version__, **model.cfg.to_dict()}
+    (path / "config.json").write_text(json.dumps(config, ensure_ascii=False, indent=2), encoding="utf-8")
     state = {k: v.detach().cpu().contiguous() for k, v in model.net.state_dict().items()}
     save_file(state, str(path / "model.safetensors"), metadata={"format": "pt", "library": "zhibiao"})
     if model.vocab is not None:
@@ -62,10 +66,7 @@ def load_model_folder(path: str | Path) -> ModelParts:
     """Read and check a model folder; the network comes back in eval mode with its weights."""
     path = Path(path)
     weights = _check_files(path)
-    try:
-        cfg = ModelConfig.from_dict(json.loads((path / "config.json").read_text(encoding="utf-8")))
-    except (ValueError, TypeError) as exc:
-        raise ModelLoadError(f"{path / 'config.json'}: invalid model config ({exc})") from None
+    cfg = _read_config(path / "config.json")
     taxonomy = Taxonomy.load(path / "taxonomy.yaml")
     lexicon = None
     if cfg.lexicon:
@@ -76,6 +77,30 @@ def load_model_folder(path: str | Path) -> ModelParts:
     _load_weights(net, weights)
     net.eval()
     return ModelParts(cfg, net, vocab, lexicon, taxonomy, tokenizer)
+
+
+def saved_version(path: str | Path) -> str | None:
+    """The zhibiao version that saved the model folder ``path`` (``None``: a folder saved before the stamp existed)."""
+    value = json.loads((Path(path) / "config.json").read_text(encoding="utf-8")).get(VERSION_KEY)
+    return str(value) if value is not None else None
+
+
+def _read_config(file: Path) -> ModelConfig:
+    """``config.json`` as a :class:`ModelConfig` (the version stamp set aside; a folder written by another
+    zhibiao version that the config does not fit is named with both versions)."""
+    try:
+        d = json.loads(file.read_text(encoding="utf-8"))
+        if not isinstance(d, dict):
+            raise ValueError("not a JSON object")
+        saved = d.pop(VERSION_KEY, None)
+        try:
+            return ModelConfig.from_dict(d)
+        except (ValueError, TypeError) as exc:
+            if saved is not None and str(saved) != __version__:
+                raise ValueError(f"{exc}; the folder was saved by zhibiao {saved}, this is zhibiao {__version__}") from None
+            raise
+    except (ValueError, TypeError) as exc:
+        raise ModelLoadError(f"{file}: invalid model config ({exc})") from None
 
 
 def _check_files(path: Path) -> Path:
