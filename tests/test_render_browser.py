@@ -41,7 +41,10 @@ def load_in_chromium(browser: str, page: Path, tmp_path: Path) -> tuple[str, lis
     cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
            f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
            "--dump-dom", page.resolve().as_uri()]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"headless Chromium did not finish loading {page} in 300 s")
     assert res.returncode == 0, res.stderr[-2000:]
     console = [line for line in res.stderr.splitlines() if ":CONSOLE" in line]
     return res.stdout, console
@@ -108,3 +111,23 @@ def _check_seed_page(browser: str, nlp, seed_dir: Path, tmp_path: Path) -> None:
         sorted((e.start, e.end, e.label) for e in entities)
     for m in parsed.marks:
         assert m["text"] == text[int(m["data-start"]):int(m["data-end"])]
+
+
+def test_hovering_a_quantity_highlights_its_link_group(chromium, seed_dir, tmp_path):
+    """The page's script in a real browser: a mouseover on a linked quantity marks (class ``hl``)
+    exactly the elements of its link group: the indicator, its quantities and their table rows."""
+    nlp = zhibiao.load("rules")
+    seed = sorted(seed_dir.glob("*.txt"))[0]
+    html = render_html(nlp, [(seed.read_text(encoding="utf-8"), seed.name)])
+    probe = ("<script>var m=document.querySelector('mark.q[data-g]');"
+             "m.dispatchEvent(new MouseEvent('mouseover',{bubbles:true}));"
+             "document.body.setAttribute('data-hl-group',m.getAttribute('data-g'));"
+             "document.body.setAttribute('data-hl-count',document.querySelectorAll('.hl').length);</script>")
+    page = tmp_path / "hover.html"
+    page.write_text(html.replace("</body>", probe + "</body>"), encoding="utf-8")
+    dom, console = load_in_chromium(chromium, page, tmp_path)
+    assert console == []
+    body = _Marks(dom).body
+    group = body["data-hl-group"]
+    members = dom.count(f'data-g="{group}"')
+    assert members >= 3 and int(body["data-hl-count"]) == members
