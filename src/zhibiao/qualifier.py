@@ -84,12 +84,21 @@ def _figure_end():
     return QUANTITY_PATTERN
 
 
+@lru_cache(maxsize=16)
+def _by_first_char(words: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """The words by their first character, longest first (equal lengths in their given order)."""
+    index: dict[str, list[str]] = {}
+    for w in sorted(words, key=len, reverse=True):
+        index.setdefault(w[0], []).append(w)
+    return {c: tuple(ws) for c, ws in index.items()}
+
+
 def _words_at(text: str, i: int, words: tuple[str, ...]) -> str | None:
-    best = None
-    for w in words:
-        if text.startswith(w, i) and (best is None or len(w) > len(best)):
-            best = w
-    return best
+    """The longest of ``words`` that starts at ``text[i]`` (one dict look-up for most positions)."""
+    for w in _by_first_char(words).get(text[i], ()) if i < len(text) else ():
+        if text.startswith(w, i):
+            return w
+    return None
 
 
 def _status_ok(text: str, i: int, w: str) -> bool:
