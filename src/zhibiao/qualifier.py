@@ -34,6 +34,7 @@ only where it is not the start of a noun (脱贫户, 脱贫攻坚, 脱贫不稳�
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from functools import lru_cache
 
 from .normalize import to_simplified_char
@@ -62,6 +63,8 @@ _FANPIN_BEFORE = set("防止不性")
 _FANPIN_AFTER = set("致风监")
 # 含 is a part word only at the start of a clause or bracket (not in 包含, 含量)
 _HAN_BEFORE_PART = set("(（,，;；:：、")
+# a bare 有 / 共 is a total word at the start of a clause or bracket
+_TOTAL_BEFORE = _CLAUSE_ENDS | _OPEN
 
 
 def _fold(ch: str) -> str:
@@ -113,27 +116,48 @@ def _status_ok(text: str, i: int, w: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)
+def _candidates(text: str) -> tuple[tuple[int, ...], tuple[tuple[tuple[str, str], ...], ...]]:
+    """Every position of ``text`` where a status, part or total word (or a clause-initial 有 / 共)
+    starts, and there the longest word of each kind (kinds in the order status, part, total)."""
+    positions: list[int] = []
+    words_at: list[tuple[tuple[str, str], ...]] = []
+    for i, ch in enumerate(text):
+        found = []
+        for kind, words in (("status", STATUS_WORDS), ("part", PART_WORDS), ("total", TOTAL_WORDS)):
+            w = _words_at(text, i, words) if ch in _by_first_char(words) else None
+            if w:
+                found.append((kind, w))
+        if ch in "有共" and (i == 0 or text[i - 1] in _TOTAL_BEFORE):
+            found.append(("bare", ch))
+        if found:
+            positions.append(i)
+            words_at.append(tuple(found))
+    return tuple(positions), tuple(words_at)
+
+
 def _scan(text: str, lo: int, hi: int, masked: tuple[tuple[int, int], ...]) -> list[tuple[int, str, str]]:
     """(position, kind, word) of the status, part and total words in ``text[lo:hi]`` (longest match
     at each position, none overlapping a masked span)."""
+    positions, words_at = _candidates(text)
     out: list[tuple[int, str, str]] = []
-    i = lo
-    while i < hi:
+    nxt = lo
+    for k in range(bisect_left(positions, lo), bisect_left(positions, hi)):
+        i = positions[k]
+        if i < nxt:
+            continue
         hit = None
-        for kind, words in (("status", STATUS_WORDS), ("part", PART_WORDS), ("total", TOTAL_WORDS)):
-            w = _words_at(text, i, words)
-            if w and i + len(w) <= hi and (hit is None or len(w) > len(hit[1])):
+        for kind, w in words_at[k]:
+            if kind != "bare" and i + len(w) <= hi and (hit is None or len(w) > len(hit[1])):
                 hit = (kind, w)
-        if hit is None and text[i] in "有共" and (i == 0 or text[i - 1] in _CLAUSE_ENDS | _OPEN):
+        if hit is None and words_at[k][-1][0] == "bare":
             hit = ("total", text[i])
         if hit is not None and not any(a < i + len(hit[1]) and i < b for a, b in masked):
             kind, w = hit
             if (kind == "status" and _status_ok(text, i, w)) or kind == "total" or (
                     kind == "part" and (w != "含" or i == 0 or text[i - 1] in _HAN_BEFORE_PART | {"中"})):
                 out.append((i, kind, w))
-                i += len(w)
-                continue
-        i += 1
+                nxt = i + len(w)
     return out
 
 
