@@ -180,3 +180,12 @@ def test_resume_is_refused(tmp_path):
     code = main(["extract", str(src), "-o", str(tmp_path / "o.jsonl"), "--model", "rules", "--engine", "ray",
                  "--resume", "--no-progress"])
     assert code == 2
+
+
+def test_an_xlsx_output_uri_is_refused_before_any_work(tmp_path):
+    from zhibiao.errors import ZhibiaoError
+
+    src = tmp_path / "a.txt"
+    src.write_text("全镇共有脱贫户776户1605人。", encoding="utf-8")
+    with pytest.raises(ZhibiaoError, match=r"\.xlsx output is one local file"):
+        run_ray_extract([str(src)], (tmp_path / "out.xlsx").as_uri(), model="rules", progress=False)

@@ -5,6 +5,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from zhibiao.io.jsonl import write_jsonl
 from zhibiao.io.markup import parse_markup
 
@@ -54,3 +56,15 @@ def test_realcv_trains_one_model_per_fold_and_scores_held_out_documents(tmp_path
         assert 0.0 <= result["mean"][key] <= 1.0
     # the corrected gold is what is scored: R0's two links, R2's one removed by the overlay
     assert result["folds"]["fold0"]["n_gold_links"] == 2
+    # --only with --reuse: fold 1 again (its model is reused: same key), fold 0 taken from the earlier run
+    again = [a if a != "tiny" else "tiny2" for a in args] + ["--only", "1", "--reuse", "tiny"]
+    assert realcv.main(again) == 0
+    merged = json.loads((tmp_path / "results" / "realcv-tiny2.json").read_text(encoding="utf-8"))
+    assert set(merged["folds"]) == {"fold0", "fold1"} and merged["pooled_folds"] == ["fold1"]
+    assert merged["folds"]["fold0"]["reused_from"].startswith("realcv-tiny.json")
+    assert merged["folds"]["fold1"]["metrics"] == result["folds"]["fold1"]["metrics"]
+    assert merged["mean"] == result["mean"] and "--reuse tiny" in merged["command"]
+    # a run of another config is not reused
+    other = [a if a != "tiny" else "tiny3" for a in args] + ["--set", "train.seed=99", "--only", "1", "--reuse", "tiny"]
+    with pytest.raises(SystemExit, match="differ"):
+        realcv.main(other)

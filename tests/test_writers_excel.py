@@ -138,3 +138,25 @@ def test_write_workbook_sheets(tmp_path):
     out = tmp_path / "w.xlsx"
     assert write_workbook(out, [("table", ["k"], [{"k": 1}]), ("records", ["r"], [])]) == [1, 0]
     assert openpyxl.load_workbook(out).sheetnames == ["table", "records"]
+
+
+def test_csv_cells_that_excel_would_take_for_formulas_are_text(tmp_path, capsys):
+    """A document id that looks like a formula gives doc_id cells that start with an apostrophe in
+    the CSV (Excel shows them as text); zhibiao table reads them back as the original ids."""
+    from zhibiao.io.csvcells import csv_cell, csv_value
+
+    for text in ("=HYPERLINK(\"x\")", "+1", "-cmd", "@SUM(A1)", "\tx", "'quoted", "plain", "脱贫户"):
+        assert csv_value(csv_cell(text)) == text
+    assert csv_cell("=1+1") == "'=1+1" and csv_cell("plain") == "plain"
+    assert csv_cell(-3.5) == -3.5 and csv_cell(None) is None  # numbers and empty cells unchanged
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text(json.dumps({"id": '=HYPERLINK("http://x")', "text": "全镇共有脱贫户776户1605人。"},
+                               ensure_ascii=False) + "\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    assert main(["extract", str(docs), "-o", str(out), "--model", "rules", "--no-progress"]) == 0
+    with out.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and all(r["doc_id"] == '\'=HYPERLINK("http://x")' for r in rows)
+    from zhibiao.table import read_records
+
+    assert set(read_records(out)["doc_id"]) == {'=HYPERLINK("http://x")'}

@@ -13,6 +13,9 @@ Folds train in ``--jobs`` processes at once (each with the config's ``train.thre
 
 Results go to ``benchmarks/results/realcv-<name>.json``: per fold, the mean over folds (the
 headline), and the pooled scores over all real documents; ``--write`` renders BENCHMARKS.md.
+``--only`` with ``--reuse NAME`` completes a run from the folds of an earlier one (same resolved
+config, folds and corrections, checked): training is deterministic at a fixed thread count, so a
+fold trained again would give the same figures.
 """
 from __future__ import annotations
 
@@ -118,8 +121,26 @@ def parse_args(argv):
     ap.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results", help="results folder")
     ap.add_argument("--note", default="", help="what the run is, for BENCHMARKS.md")
     ap.add_argument("--order", type=int, default=99, help="row order in BENCHMARKS.md")
+    ap.add_argument("--reuse", metavar="NAME",
+                    help="take the folds this run does not run (--only) from realcv-NAME.json, if that run trained "
+                         "the same resolved config on the same folds (the mean is then over all; pooled over this run's)")
     ap.add_argument("--write", action="store_true", help="render BENCHMARKS.md afterwards")
     return ap.parse_args(argv)
+
+
+def reused_folds(args, folds: list[list[str]], have: set[str]) -> dict[str, dict]:
+    """The folds of ``realcv-<args.reuse>.json`` that this run lacks: only from a run of the same
+    resolved training config, fold count, fold documents and corrections (else a SystemExit)."""
+    prev = json.loads((args.results / f"realcv-{args.reuse}.json").read_text(encoding="utf-8"))
+    same = (prev.get("n_folds") == args.folds and Path(prev["corrections"]).name == Path(args.corrections).name
+            and _fold_key(str(ROOT / prev["config"]), prev["overrides"]) == _fold_key(args.config, args.set))
+    if not same:
+        raise SystemExit(f"--reuse {args.reuse}: that run's config, folds or corrections differ from this run's")
+    out = {}
+    for name, fold in prev["folds"].items():
+        if name not in have and fold["ids"] == folds[int(name[4:])]:
+            out[name] = {**fold, "reused_from": f"realcv-{args.reuse}.json (code {prev.get('code')})"}
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,6 +213,11 @@ def _report(args, docs, folds, jobs, seconds, shared_model, t_all, complete: boo
                                         "train_seconds": seconds.get(str(folder))}
         print(f"fold{f}: link_relaxed_f1 {m['link_relaxed_f1']:.3f} strict {m['link_strict_f1']:.3f} "
               f"quantity_f1 {m['quantity_f1']:.3f} value_acc {m['value_accuracy']:.3f}", flush=True)
+    own = sorted(results["folds"])
+    if args.reuse:
+        results["folds"].update(reused_folds(args, folds, set(own)))
+        results["folds"] = dict(sorted(results["folds"].items()))
+    results["pooled_folds"] = own
     results["mean"] = {k: _mean([r["metrics"][k] for r in results["folds"].values() if r["metrics"][k] is not None])
                        for k in KEYS}
     pooled = evaluate(all_docs, all_preds)
@@ -226,6 +252,8 @@ def argv_echo(args) -> list[str]:
         out += ["--only", *map(str, args.only)]
     if args.baseline_model:
         out += ["--baseline-model", str(args.baseline_model)]
+    if args.reuse:
+        out += ["--reuse", args.reuse]
     if args.corrections != DEFAULT_CORRECTIONS:
         out += ["--corrections", str(args.corrections)]
     return out

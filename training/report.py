@@ -95,7 +95,7 @@ def realcv_lines(runs: list[dict]) -> list[str]:
         train = f"{sum(secs) / len(secs) / 60:.1f}" if secs else "–"
         lines.append(f"| `{r['name']}` | {r.get('note', '')} | **{_f(m['link_relaxed_f1'])}** | {_f(m['link_strict_f1'])} | "
                      f"{_f(m['quantity_f1'])} | {_f(m['entity_INDICATOR_f1'])} | {_f(m['value_accuracy'])} | "
-                     f"{_f(p['link_relaxed_f1'])} | {len(r['folds'])} of {r.get('n_folds', len(r['folds']))}"
+                     f"{_f(p['link_relaxed_f1'])}{_pooled_note(r)} | {len(r['folds'])} of {r.get('n_folds', len(r['folds']))}"
                      f"{'' if r.get('complete', True) else ' (cut short)'} | {train} |")
     lines += ["", "Commands:", ""] + [f"- `{r['name']}`: `{r['command']}`" for r in runs] + [""]
     head = next((r for r in runs if r["name"] == "default"), None)
@@ -106,6 +106,14 @@ def realcv_lines(runs: list[dict]) -> list[str]:
             lines.append(f"| mean {label} | {_f(val)} | >= {goal} | {'yes' if val is not None and val >= goal - 1e-9 else '**no**'} |")
         lines.append("")
     return lines
+
+
+def _pooled_note(run: dict) -> str:
+    """Which folds the pooled figure covers, where a run reused folds of an earlier one."""
+    own = run.get("pooled_folds")
+    if not own or len(own) == len(run["folds"]):
+        return ""
+    return " (" + ", ".join(f.replace("fold", "fold ") for f in own) + ")"
 
 
 def render() -> Path:

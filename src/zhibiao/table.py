@@ -29,7 +29,8 @@ to (``column``), whether it was summed (``counted``) and why not (``reason``: ``
 ``rate or percentage``, ``unit 亩 is not a table column``, ``value not parsed``), then the record
 fields. ``.xlsx``: the sheets ``table`` and ``records``; ``.csv`` / ``.parquet``: ``OUT`` and
 ``OUT.records.csv`` / ``OUT.records.parquet`` beside it (``table.csv`` -> ``table.records.csv``). CSV
-is UTF-8 with a BOM, so Excel opens it as such.
+is UTF-8 with a BOM, so Excel opens it as such; a text cell Excel would read as a formula starts
+with an apostrophe (:mod:`zhibiao.io.csvcells`).
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from .errors import ZhibiaoError
 from .records import RECORD_FIELDS
+from .io.csvcells import csv_cell, csv_value
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -77,7 +79,7 @@ def read_records(path: str | Path) -> pd.DataFrame:
             rows = [json.loads(line) for line in fh if line.strip()]
         df = pd.DataFrame(rows, columns=list(rows[0]) if rows else list(RECORD_FIELDS), dtype=object)
     elif suffix == ".csv":
-        df = pd.read_csv(p, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+        df = pd.read_csv(p, encoding="utf-8-sig", dtype=str, keep_default_na=False).map(csv_value)
     elif suffix == ".parquet":
         df = pd.read_parquet(p)
     elif suffix == ".xlsx":
@@ -225,7 +227,7 @@ def write_table(table: pd.DataFrame, cells: pd.DataFrame, output: str | Path) ->
         return [out]
     for frame, path in ((table, out), (cells, beside)):
         if out.suffix.lower() == ".csv":
-            frame.to_csv(path, index=False, encoding="utf-8-sig")
+            frame.map(csv_cell).to_csv(path, index=False, encoding="utf-8-sig")
         else:
             frame.to_parquet(path, index=False)
     return [out, beside]

@@ -5,7 +5,8 @@
   itself for ``.jsonl``) and, on :meth:`~RecordsWriter.close`, converts it, streaming.
 - CSV is UTF-8 with a byte-order mark (``utf-8-sig``), so that Excel (Chinese Windows included)
   opens it as UTF-8; Python's ``csv`` with ``encoding="utf-8-sig"`` and pandas read it as they
-  read plain UTF-8.
+  read plain UTF-8. A text cell that a spreadsheet would take for a formula (``=``, ``+``, ``-``,
+  ``@`` first) is written with a leading apostrophe (:mod:`zhibiao.io.csvcells`).
 - ``.xlsx`` (openpyxl, write-only): sheet ``records``, a bold, frozen header row with the record
   fields, one row per record; numbers and flags typed, empty fields empty cells, text always text
   (a value starting with ``=`` is never a formula). Characters that XLSX cannot hold (control
@@ -30,6 +31,7 @@ from typing import IO, Any, Iterator, Mapping
 
 from ..errors import ZhibiaoError
 from ..records import RECORD_FIELDS
+from .csvcells import csv_cell
 
 FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
 """Records file suffix -> format."""
@@ -207,7 +209,7 @@ def _write_csv(src: IO[str], output: str | Path) -> int:
         w = csv.DictWriter(fh, fieldnames=list(RECORD_FIELDS))
         w.writeheader()
         for line in src:
-            w.writerow(json.loads(line))
+            w.writerow({k: csv_cell(v) for k, v in json.loads(line).items()})
             n += 1
     return n
 

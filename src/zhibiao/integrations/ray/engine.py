@@ -99,7 +99,11 @@ def _sorted_records(out, n_records: int):
 
 
 def _remote_format(output: str) -> str:
+    """The format Ray writes an output URI's folder in; ``.xlsx`` (one workbook) is a ZhibiaoError."""
     suffix = Path(output.rstrip("/")).suffix.lower()
+    if suffix == ".xlsx":
+        raise ZhibiaoError(f"{output}: an .xlsx output is one local file; give a local path, or an output URI "
+                           f"ending in .jsonl, .csv or .parquet (or a folder: Parquet)")
     return {".jsonl": "jsonl", ".csv": "csv"}.get(suffix, "parquet")
 
 
@@ -155,6 +159,8 @@ def run_ray_extract(inputs: Sequence[str], output: str, *, errors: str | None = 
     output = str(output)
     if not is_uri(output):
         output_format(output)
+    else:
+        _remote_format(output)
     errors_path = errors or errors_path_for(output)
     t0 = time.time()
     with _ray_session(ray_address, progress):
