@@ -14,7 +14,7 @@ Folds train in ``--jobs`` processes at once (each with the config's ``train.thre
 Results go to ``benchmarks/results/realcv-<name>.json``: per fold, the mean over folds (the
 headline), and the pooled scores over all real documents; ``--write`` renders BENCHMARKS.md.
 ``--only`` with ``--reuse NAME`` completes a run from the folds of an earlier one (same resolved
-config, folds and corrections, checked): training is deterministic at a fixed thread count, so a
+config, training data, folds and corrections, checked): training is deterministic at a fixed thread count, so a
 fold trained again would give the same figures.
 """
 from __future__ import annotations
@@ -79,6 +79,14 @@ def _train_fold(config: str, overrides: list[str], folder: str) -> tuple[str, fl
     return folder, time.time() - t0
 
 
+def _data_hash(config: str, overrides: list[str]) -> str:
+    """The hash of every document the config trains on (before any fold is held out), corrections applied."""
+    from zhibiao.train import load_config
+    from zhibiao.training_data import data_hash, training_documents
+
+    return data_hash(training_documents(load_config(config, overrides), ROOT)[0])[:16]
+
+
 def _trains_on(config: str, overrides: list[str], ids: set[str]) -> bool:
     from zhibiao.train import load_config, training_documents
 
@@ -133,9 +141,11 @@ def reused_folds(args, folds: list[list[str]], have: set[str]) -> dict[str, dict
     resolved training config, fold count, fold documents and corrections (else a SystemExit)."""
     prev = json.loads((args.results / f"realcv-{args.reuse}.json").read_text(encoding="utf-8"))
     same = (prev.get("n_folds") == args.folds and Path(prev["corrections"]).name == Path(args.corrections).name
+            and prev.get("data_hash") == _data_hash(args.config, args.set)
             and _fold_key(str(ROOT / prev["config"]), prev["overrides"]) == _fold_key(args.config, args.set))
     if not same:
-        raise SystemExit(f"--reuse {args.reuse}: that run's config, folds or corrections differ from this run's")
+        raise SystemExit(f"--reuse {args.reuse}: that run's config, training data, folds or corrections differ "
+                         f"from this run's")
     out = {}
     for name, fold in prev["folds"].items():
         if name not in have and fold["ids"] == folds[int(name[4:])]:
@@ -213,6 +223,7 @@ def _report(args, docs, folds, jobs, seconds, shared_model, t_all, complete: boo
                                         "train_seconds": seconds.get(str(folder))}
         print(f"fold{f}: link_relaxed_f1 {m['link_relaxed_f1']:.3f} strict {m['link_strict_f1']:.3f} "
               f"quantity_f1 {m['quantity_f1']:.3f} value_acc {m['value_accuracy']:.3f}", flush=True)
+    results["data_hash"] = _data_hash(args.config, args.set)
     own = sorted(results["folds"])
     if args.reuse:
         results["folds"].update(reused_folds(args, folds, set(own)))
