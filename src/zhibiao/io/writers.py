@@ -34,7 +34,7 @@ import csv
 import io
 import json
 import os
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any, Iterator, Mapping
 
@@ -111,8 +111,14 @@ def writing(path: str | Path) -> Iterator[None]:
 def open_text(path: str | Path) -> Iterator[IO[str]]:
     """A UTF-8 text file for writing, a local path or a ``pyarrow.fs`` URI."""
     if not is_uri(path):
-        with open(path, "w", encoding="utf-8") as fh:
+        fh = open(path, "w", encoding="utf-8")
+        try:
             yield fh
+        except BaseException:
+            with suppress(OSError):  # a full disk fails the close too: the first error is the one to report
+                fh.close()
+            raise
+        fh.close()
         return
     import pyarrow.fs as pafs
 
