@@ -299,8 +299,7 @@ def extract_documents(extractor: Any, documents: Iterable[Document | IngestError
         extractor = extractor()
         t0 += time.time() - t_load  # loading the model here is not extraction time (as when the caller loads it)
     with ExitStack() as stack:
-        with writing(errors_path):
-            err = stack.enter_context(open_text(errors_path))
+        err = stack.enter_context(open_text(errors_path))
         run = _Run(writer, err, errors_path, t0, total, progress)
         if workers <= 1:
             run.run_here(extractor, batches, all_quantities)

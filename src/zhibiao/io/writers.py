@@ -109,16 +109,19 @@ def writing(path: str | Path) -> Iterator[None]:
 
 @contextmanager
 def open_text(path: str | Path) -> Iterator[IO[str]]:
-    """A UTF-8 text file for writing, a local path or a ``pyarrow.fs`` URI."""
+    """A UTF-8 text file for writing, a local path or a ``pyarrow.fs`` URI (a local file that cannot
+    be opened or closed: :class:`OutputWriteError`)."""
     if not is_uri(path):
-        fh = open(path, "w", encoding="utf-8")
+        with writing(path):
+            fh = open(path, "w", encoding="utf-8")
         try:
             yield fh
         except BaseException:
             with suppress(OSError):  # a full disk fails the close too: the first error is the one to report
                 fh.close()
             raise
-        fh.close()
+        with writing(path):
+            fh.close()
         return
     import pyarrow.fs as pafs
 
