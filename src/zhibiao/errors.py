@@ -3,7 +3,17 @@ from __future__ import annotations
 
 
 class ZhibiaoError(Exception):
-    """Base class of every error zhibiao raises on purpose."""
+    """Base class of every error zhibiao raises on purpose; the command line reports it and exits
+    with ``exit_status`` (2: a usage error, bad paths or options)."""
+
+    exit_status = 2
+
+
+class OutputWriteError(ZhibiaoError):
+    """A run could not write its output, errors file or progress log (disk full, no permission,
+    a read-only file system): the message names the file and the cause; exit status 3."""
+
+    exit_status = 3
 
 
 class IngestError(ZhibiaoError):

@@ -23,13 +23,14 @@ __all__ = ["build_parser", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one ``zhibiao`` command; returns its exit status (2 for an error it explains)."""
+    """Run one ``zhibiao`` command; returns its exit status (2 for an error it explains, 3 when
+    ``zhibiao extract`` could not write its output: the error's ``exit_status``)."""
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except ZhibiaoError as exc:
         print(f"zhibiao {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_status
     except OSError as exc:  # a file that cannot be read or written: the message names it
         print(f"zhibiao {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -54,6 +54,17 @@ def output_file(path: str | Path) -> str:
     return str(path)
 
 
+def non_negative_int(text: str) -> int:
+    """An integer >= 0 (an ``argparse`` type: anything else is a usage error, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer >= 0") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value}: must be >= 0")
+    return value
+
+
 def input_path(path: str) -> str:
     """An input file or folder that exists (an ``argparse`` type: a missing one is a usage error
     naming it, exit 2, before anything is read); URIs (``s3://`` ...) are left to the engine."""

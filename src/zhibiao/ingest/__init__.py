@@ -40,10 +40,14 @@ with :class:`BinaryContentError` or :class:`DecodeError` if it is not text). Ins
 archives only the known extensions above are read (or reported as unsupported) (``.jsonl`` included; archives also inside
 folders, but not archives inside archives). Everything else is not read but *listed*: its path or
 ``archive!member`` goes to ``DocumentReader.skipped`` (or the ``skipped`` list passed to
-:func:`iter_documents`) and is logged at DEBUG level. Listed the same way: hidden entries (a path
-component starting with ``.``, which includes macOS ``._*`` resource forks), ``__MACOSX/`` folders,
-tar links and device members, and symlinked folders that would loop. Directory entries of archives
-are ignored.
+:func:`iter_documents`), is passed with its reason to ``on_skip(name, why)`` when given (the batch
+runner lists each in its errors file) and is logged at DEBUG level. Listed the same way: hidden
+entries (a path component starting with ``.``, which includes macOS ``._*`` resource forks),
+``__MACOSX/`` folders, tar links and device members, symlinked folders that would loop, and
+symlinks (to files or folders) inside an input folder that lead out of it: they are not followed.
+Directory entries of archives are ignored. File names that are not UTF-8 are read (Python's
+``surrogateescape``); their ``doc_id`` keeps the escaped characters (the batch runner writes them
+as ``\\xff``).
 
 Errors
 ------
@@ -65,9 +69,11 @@ batch run can log failures and never loses a document silently. A problem with a
 - :class:`UnsafeMemberError`: an archive member name that is absolute or has a ``..`` component
   (the member is reported and not read; the other members are);
 - :class:`ArchiveTooLargeError`: an archive whose members to read unpack to more than
-  ``max_unpacked_bytes`` (default 2 GiB). Zip archives are checked against their declared sizes
-  before anything is read (the whole archive is refused); for every archive the bytes actually
-  unpacked are also counted while reading, and reading stops at the member that crosses the limit;
+  ``max_unpacked_bytes`` (default 2 GiB; 0: nothing is unpacked). Zip archives are checked against
+  their declared sizes before anything is read (the whole archive is refused); for every archive
+  the bytes actually unpacked are also counted while reading (in 1 MiB chunks), and reading stops
+  at the member that crosses the limit; a text member whose chunks show binary content (NUL bytes,
+  no byte-order mark) is a :class:`BinaryContentError` at that chunk, the rest not unpacked;
 - :class:`JsonlRecordError`: a JSONL line that is not UTF-8, not JSON, not an object, lacks a
   string ``text`` or has an ``id`` that is neither a string nor an integer.
 

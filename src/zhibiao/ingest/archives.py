@@ -11,6 +11,10 @@
   checked against their declared sizes before anything is read (the whole archive is refused);
   for every archive the bytes actually unpacked are counted while reading, and reading stops with
   an :class:`ArchiveTooLargeError` at the member that crosses the limit.
+- Members are unpacked in 1 MiB chunks: a text or HTML member whose first chunks already show
+  binary content (NUL bytes, no byte-order mark) is refused there, without inflating the rest (a
+  zip of 2 GB of zeros costs one chunk of memory); a member of a kind that holds no readable text
+  (``.doc``, images ...) is refused without unpacking it. A member that is read is held whole.
 """
 from __future__ import annotations
 
@@ -23,10 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Callable, Iterator
 
-from ..errors import ArchiveTooLargeError, IngestError, UnreadableFileError, UnsafeMemberError
+from ..errors import ArchiveTooLargeError, IngestError, UnreadableFileError, UnsafeMemberError, UnsupportedFormatError
 from ..records import Document
+from .decode import check_not_binary, starts_with_bom
 from .jsonl import iter_jsonl_lines
-from .kinds import ARCHIVE_KINDS, is_hidden, kind_of
+from .kinds import ARCHIVE_KINDS, is_hidden, kind_of, unsupported_reason
 from .single import read_bytes
 
 __all__ = ["DEFAULT_MAX_UNPACKED_BYTES", "ArchiveReader"]
@@ -64,9 +69,11 @@ class _LimitExceeded(Exception):
         self.read = read
 
 
-def _read_capped(stream: IO[bytes], budget: int) -> bytes:
+def _read_capped(stream: IO[bytes], budget: int, sniff: str | None = None) -> bytes:
     """Read ``stream`` to its end, raising :class:`_LimitExceeded` once more than ``budget``
-    bytes came out (it never reads more than ``budget + 1`` bytes)."""
+    bytes came out (it never reads more than ``budget + 1`` bytes). With ``sniff`` (the member's
+    doc_id) each chunk is checked with :func:`check_not_binary` as it comes (unless the first one
+    starts with a byte-order mark): a :class:`BinaryContentError` stops the reading there."""
     chunks: list[bytes] = []
     n = 0
     while True:
@@ -76,6 +83,10 @@ def _read_capped(stream: IO[bytes], budget: int) -> bytes:
         n += len(chunk)
         if n > budget:
             raise _LimitExceeded(n)
+        if sniff is not None and not chunks and starts_with_bom(chunk):
+            sniff = None  # UTF-16/32 (or UTF-8) with a byte-order mark: NUL bytes are no sign
+        if sniff is not None:
+            check_not_binary(chunk, sniff)
         chunks.append(chunk)
 
 
@@ -139,13 +150,21 @@ class ArchiveReader:
                        "this and the remaining members not read")
 
     def _read_member(self, stream: IO[bytes], member_id: str, declared: int, budget: _Budget
-                     ) -> bytes | ArchiveTooLargeError:
+                     ) -> bytes | IngestError:
+        """The member's bytes, or why not: an :class:`ArchiveTooLargeError` (the rest of the archive
+        is not read) or another :class:`IngestError` for this member alone."""
+        reason = unsupported_reason(PurePosixPath(member_id).suffix)
+        if reason is not None:
+            return UnsupportedFormatError(member_id, reason)
         if declared > budget.left:
             return self._too_large(member_id, budget, f"declares {declared} bytes")
+        sniff = member_id if kind_of(member_id) in ("text", "html") else None
         try:
-            data = _read_capped(stream, budget.left)
+            data = _read_capped(stream, budget.left, sniff)
         except _LimitExceeded as exc:
             return self._too_large(member_id, budget, f"unpacked to more than {exc.read - 1} bytes")
+        except IngestError as exc:  # binary content, found in the first chunks
+            return exc
         budget.used += len(data)
         return data
 
@@ -198,9 +217,11 @@ class ArchiveReader:
                 except _ARCHIVE_ERRORS as exc:
                     yield UnreadableFileError(member_id, f"cannot read zip member: {exc}")
                     continue
-                if isinstance(data, ArchiveTooLargeError):
+                if isinstance(data, IngestError):
                     yield data
-                    return
+                    if isinstance(data, ArchiveTooLargeError):
+                        return
+                    continue
                 yield from self._member(archive, name, data)
 
     # -- tar -----------------------------------------------------------------------------------
@@ -254,7 +275,9 @@ class ArchiveReader:
                     yield UnreadableFileError(member_id, f"cannot read tar member: {exc}; "
                                                          "the remaining members could not be read")
                     return
-                if isinstance(data, ArchiveTooLargeError):
+                if isinstance(data, IngestError):
                     yield data
-                    return
+                    if isinstance(data, ArchiveTooLargeError):
+                        return
+                    continue
                 yield from self._member(archive, name, data)

@@ -10,7 +10,7 @@ from typing import Iterable
 
 from ..errors import BinaryContentError, DecodeError
 
-__all__ = ["decode_bytes"]
+__all__ = ["check_not_binary", "decode_bytes", "starts_with_bom"]
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,20 @@ def _check_controls(data: bytes | str, doc_id: str) -> None:
         raise BinaryContentError(doc_id, f"binary content ({share:.0%} control characters)")
 
 
+def starts_with_bom(data: bytes) -> bool:
+    """Whether ``data`` starts with a UTF-8, UTF-16 or UTF-32 byte-order mark."""
+    return data.startswith(tuple(bom for bom, _, _ in _BOMS))
+
+
+def check_not_binary(prefix: bytes, doc_id: str) -> None:
+    """Raise :class:`BinaryContentError` when ``prefix`` (the bytes of a text file or any first part
+    of them) holds a NUL byte and starts with no byte-order mark: :func:`decode_bytes` refuses such
+    bytes whatever follows, so an archive member can be refused at its first chunk (a zip bomb of
+    zeros is never inflated)."""
+    if b"\x00" in prefix and not starts_with_bom(prefix):
+        raise BinaryContentError(doc_id, "binary content (NUL bytes, and no UTF-16/32 byte-order mark)")
+
+
 def decode_bytes(data: bytes, doc_id: str) -> tuple[str, str]:
     """Decode report bytes; return ``(text, encoding)``.
 
@@ -137,8 +151,7 @@ def decode_bytes(data: bytes, doc_id: str) -> tuple[str, str]:
             _check_controls(text, doc_id)
             return text, name
 
-    if b"\x00" in data:
-        raise BinaryContentError(doc_id, "binary content (NUL bytes, and no UTF-16/32 byte-order mark)")
+    check_not_binary(data, doc_id)
     _check_controls(data, doc_id)
 
     try:

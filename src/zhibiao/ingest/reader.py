@@ -6,7 +6,7 @@ import logging
 import os
 import stat
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from ..errors import IngestError, UnreadableFileError
 from ..records import Document
@@ -26,30 +26,46 @@ class DocumentReader:
     """Reads files, folders and archives; see :mod:`zhibiao.ingest` for the rules.
 
     ``skipped`` collects the paths / ``archive!member`` names that were not read because of the
-    skip rules (unknown extension, hidden, links, nested archives).
+    skip rules (unknown extension, hidden, links, nested archives, symlinks leading out of the
+    input folder); ``on_skip(name, why)`` hears of each as it happens (the batch runner reports
+    them in the errors file).
     """
 
     def __init__(self, *, max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES,
-                 skipped: list[str] | None = None):
+                 skipped: list[str] | None = None, on_skip: Callable[[str, str], None] | None = None):
         if max_unpacked_bytes < 0:
             raise ValueError("max_unpacked_bytes must be >= 0")
         self.max_unpacked_bytes = max_unpacked_bytes
         self.skipped: list[str] = [] if skipped is None else skipped
+        self.on_skip = on_skip
 
     def iter_documents(self, inputs: PathLike | Iterable[PathLike]) -> Iterator[Document | IngestError]:
         """Yield a :class:`Document` or an :class:`IngestError` for every document in ``inputs``."""
         if isinstance(inputs, (str, os.PathLike)):
             inputs = [inputs]
         for item in inputs:
-            yield from self._iter_path(Path(item), explicit=True)
+            path = Path(item)
+            yield from self._iter_path(path, explicit=True, root=os.path.realpath(path))
 
     def _skip(self, name: str, why: str) -> None:
         self.skipped.append(name)
         log.debug("skipped %s (%s)", name, why)
+        if self.on_skip is not None:
+            self.on_skip(name, why)
 
-    def _iter_path(self, path: Path, *, explicit: bool, ancestors: _Ancestors = ()
+    def _leaves(self, path: Path, root: str) -> bool:
+        """Whether ``path`` (found in the input folder ``root``) is a symlink that leads out of it."""
+        if not path.is_symlink():
+            return False
+        target = os.path.realpath(path)
+        return not (target == root or target.startswith(root.rstrip(os.sep) + os.sep))
+
+    def _iter_path(self, path: Path, *, explicit: bool, root: str, ancestors: _Ancestors = ()
                    ) -> Iterator[Document | IngestError]:
         doc_id = str(path)
+        if not explicit and self._leaves(path, root):
+            self._skip(doc_id, f"symlink leading out of the input folder (to {os.path.realpath(path)}), not followed")
+            return
         try:
             st = path.stat()
         except FileNotFoundError:
@@ -63,7 +79,7 @@ class DocumentReader:
             if key in ancestors:
                 self._skip(doc_id, "symlinked folder loop")
                 return
-            yield from self._iter_dir(path, ancestors + (key,))
+            yield from self._iter_dir(path, root, ancestors + (key,))
         elif not stat.S_ISREG(st.st_mode):
             if explicit:
                 yield UnreadableFileError(doc_id, "not a regular file")
@@ -87,7 +103,7 @@ class DocumentReader:
         else:
             self._skip(doc_id, "unknown extension")
 
-    def _iter_dir(self, path: Path, ancestors: _Ancestors) -> Iterator[Document | IngestError]:
+    def _iter_dir(self, path: Path, root: str, ancestors: _Ancestors) -> Iterator[Document | IngestError]:
         try:
             with os.scandir(path) as it:
                 names = sorted(entry.name for entry in it)
@@ -99,20 +115,23 @@ class DocumentReader:
             if is_hidden([name]):
                 self._skip(str(child), "hidden")
                 continue
-            yield from self._iter_path(child, explicit=False, ancestors=ancestors)
+            yield from self._iter_path(child, explicit=False, root=root, ancestors=ancestors)
 
 
 def iter_documents(inputs: PathLike | Iterable[PathLike], *,
                    max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES,
-                   skipped: list[str] | None = None) -> Iterator[Document | IngestError]:
+                   skipped: list[str] | None = None,
+                   on_skip: Callable[[str, str], None] | None = None) -> Iterator[Document | IngestError]:
     """Yield every document of ``inputs`` (a path or an iterable of paths; strings are paths, use
     :func:`read_text` for raw text) as a :class:`Document`, or the :class:`IngestError` that
     stopped it, in a deterministic order. Errors are yielded, never raised, and reading goes on.
 
-    ``max_unpacked_bytes`` limits the bytes unpacked from each archive. Names not read because of
-    the skip rules are appended to ``skipped`` when a list is given.
+    ``max_unpacked_bytes`` limits the bytes unpacked from each archive (0: no member is unpacked,
+    every archive with content is refused; negative: ``ValueError``). Names not read because of the
+    skip rules are appended to ``skipped`` when a list is given, and passed with the reason to
+    ``on_skip(name, why)`` when given.
     """
-    reader = DocumentReader(max_unpacked_bytes=max_unpacked_bytes, skipped=skipped)
+    reader = DocumentReader(max_unpacked_bytes=max_unpacked_bytes, skipped=skipped, on_skip=on_skip)
     return reader.iter_documents(inputs)
 
 

@@ -14,24 +14,37 @@
   1,048,575 records the rows go on in sheets ``records_2``, ``records_3`` ... The file is the same
   bytes for the same records (fixed timestamps): byte-identical across runs and worker counts.
 - With ``resumable=True`` (the local engine) a progress log ``OUT.progress.jsonl`` (doc_id, record
-  count, byte offset after it) is written beside the staging file: ``resume=True`` truncates the
-  staging file to the last logged offset (dropping a document a kill cut in half) and reports the
-  logged documents in ``done``, so a resumed run writes exactly the records of an uninterrupted one.
+  count, byte offset after it, CRC; the run's fingerprint on the first line) is written beside the
+  staging file: ``resume=True`` checks that the staging file is what the log records, truncates it
+  to the last logged offset (dropping a document a kill cut in half) and reports the logged
+  documents in ``done``, so a resumed run writes exactly the records of an uninterrupted one
+  (:mod:`zhibiao.io.progress`).
+- ``.csv``, ``.xlsx`` and ``.parquet`` are written to ``OUT.tmp`` and renamed to ``OUT`` when complete:
+  an existing ``OUT`` is replaced only by a whole file. A ``.jsonl`` output is written in place,
+  document by document (what ``--resume`` continues).
+- A document whose records cannot be encoded (a lone surrogate in a JSONL text) raises
+  ``UnicodeEncodeError`` before any of its bytes is written; a write that fails (disk full, no
+  permission) raises :class:`~zhibiao.errors.OutputWriteError` naming the file.
 - One line format: :func:`record_line` for records (the SPEC's fields in their fixed order),
-  :func:`error_line` for the errors file (doc_id, error_type, message).
+  :func:`error_line` for the errors file (doc_id, error_type, message, status); its text is
+  always valid UTF-8 (:func:`printable`).
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
-from contextlib import contextmanager
+import os
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any, Iterator, Mapping
 
-from ..errors import ZhibiaoError
+from ..errors import OutputWriteError, ZhibiaoError
 from ..records import RECORD_FIELDS
 from .csvcells import csv_cell
+from .escape import printable
+from .progress import ProgressLog
+from .run_files import progress_path, staging_path, temporary_path
 
 FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
 """Records file suffix -> format."""
@@ -75,17 +88,42 @@ def record_line(record: Mapping[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False) + "\n"
 
 
-def error_line(doc_id: str, error_type: str, message: str) -> str:
-    """One line of an errors file."""
-    return json.dumps({"doc_id": doc_id, "error_type": error_type, "message": message}, ensure_ascii=False) + "\n"
+STATUSES = ("failed", "skipped", "escaped")
+"""The ``status`` of an errors-file line: a document that could not be read or extracted (no
+records), an entry of an input folder or archive that was not read (not a document zhibiao reads),
+a document whose ``doc_id`` had to be escaped (its records are written, under the escaped id)."""
+
+
+def error_line(doc_id: str, error_type: str, message: str, status: str = "failed") -> str:
+    """One line of an errors file (its text escaped with :func:`printable` where needed)."""
+    return json.dumps({"doc_id": printable(doc_id), "error_type": error_type, "message": printable(message),
+                       "status": status}, ensure_ascii=False) + "\n"
+
+
+@contextmanager
+def writing(path: str | Path) -> Iterator[None]:
+    """Turn an ``OSError`` raised while writing ``path`` into an :class:`OutputWriteError` naming it."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputWriteError(f"{path}: cannot write: {exc.strerror or exc}") from exc
 
 
 @contextmanager
 def open_text(path: str | Path) -> Iterator[IO[str]]:
-    """A UTF-8 text file for writing, a local path or a ``pyarrow.fs`` URI."""
+    """A UTF-8 text file for writing, a local path or a ``pyarrow.fs`` URI (a local file that cannot
+    be opened or closed: :class:`OutputWriteError`)."""
     if not is_uri(path):
-        with open(path, "w", encoding="utf-8") as fh:
+        with writing(path):
+            fh = open(path, "w", encoding="utf-8")
+        try:
             yield fh
+        except BaseException:
+            with suppress(OSError):  # a full disk fails the close too: the first error is the one to report
+                fh.close()
+            raise
+        with writing(path):
+            fh.close()
         return
     import pyarrow.fs as pafs
 
@@ -99,47 +137,6 @@ def open_text(path: str | Path) -> Iterator[IO[str]]:
             fh.detach()
 
 
-class ProgressLog:
-    """The staging file plus its progress log; the pair is what makes resuming exact."""
-
-    def __init__(self, staging: Path, resume: bool):
-        self.staging = staging
-        self.log_path = staging.with_name(staging.name + ".progress.jsonl")
-        entries = self._read_log() if resume else []
-        self.done: set[str] = {e["doc_id"] for e in entries}
-        offset = entries[-1]["offset"] if entries else 0
-        self.out = staging.open("r+b" if resume and staging.exists() else "wb")
-        self.out.truncate(offset)  # drop whatever a kill left after the last logged document
-        self.out.seek(offset)
-        self.log = self.log_path.open("w", encoding="utf-8")
-        for e in entries:
-            self.log.write(json.dumps(e, ensure_ascii=False) + "\n")
-        self.log.flush()
-
-    def _read_log(self) -> list[dict]:
-        entries = []
-        if self.log_path.exists():
-            for line in self.log_path.read_text(encoding="utf-8").splitlines():
-                try:
-                    entries.append(json.loads(line))
-                except json.JSONDecodeError:
-                    break  # a line torn by the kill: nothing after it counts
-        return entries
-
-    def write_document(self, doc_id: str, lines: list[str]) -> None:
-        data = "".join(lines).encode("utf-8")
-        self.out.write(data)
-        self.out.flush()  # in the OS once flushed: a killed process loses nothing (no fsync: not power-loss safe)
-        entry = {"doc_id": doc_id, "records": len(lines), "offset": self.out.tell()}
-        self.log.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        self.log.flush()
-        self.done.add(doc_id)
-
-    def close(self) -> None:
-        self.out.close()
-        self.log.close()
-
-
 class RecordsWriter:
     """A records file written document by document; see the module docstring.
 
@@ -147,38 +144,49 @@ class RecordsWriter:
     ``write_lines`` writes lines with no log entry; ``close`` finishes the file.
     """
 
-    def __init__(self, output: str | Path, *, resume: bool = False, resumable: bool = True):
+    def __init__(self, output: str | Path, *, resume: bool = False, resumable: bool = True,
+                 fingerprint: Mapping[str, Any] | None = None):
         self.output = Path(output)
         self.fmt = output_format(self.output)
         check_output_folder(self.output)
-        name = self.output.name
-        self.staging = self.output if self.fmt == "jsonl" else self.output.with_name(name + ".partial.jsonl")
-        self._log = ProgressLog(self.staging, resume) if resumable else None
-        self._out = self._log.out if self._log is not None else self.staging.open("wb")
+        self.staging = staging_path(self.output)
+        with writing(self.staging):
+            self._log = ProgressLog(self.staging, resume, fingerprint) if resumable else None
+            self._out = self._log.out if self._log is not None else self.staging.open("wb")
         self.done: set[str] = self._log.done if self._log is not None else set()
 
     def write_document(self, doc_id: str, lines: list[str]) -> None:
-        if self._log is not None:
-            self._log.write_document(doc_id, lines)
-        else:
-            self.write_lines(lines)
+        """Write one document's record lines (logged when resumable); ``UnicodeEncodeError`` before
+        anything is written when they cannot be encoded."""
+        data = "".join(lines).encode("utf-8")
+        with writing(self.staging):
+            if self._log is not None:
+                self._log.write_document(doc_id, data, len(lines))
+            else:
+                self._out.write(data)
 
     def write_lines(self, lines: list[str]) -> None:
-        self._out.write("".join(lines).encode("utf-8"))
+        data = "".join(lines).encode("utf-8")
+        with writing(self.staging):
+            self._out.write(data)
 
     def close(self) -> None:
-        """Close the staging file; for CSV, XLSX and Parquet convert it into the output and remove it
-        (the progress log is then named after the output)."""
-        if self._log is not None:
-            self._log.close()
-        else:
-            self._out.close()
+        """Close the staging file; for CSV, XLSX and Parquet convert it into ``OUT.tmp``, rename that
+        to the output and remove the staging file (the progress log is then named after the output)."""
+        with writing(self.staging):
+            if self._log is not None:
+                self._log.close()
+            else:
+                self._out.close()
         if self.fmt == "jsonl":
             return
-        convert_records(self.staging, self.output, self.fmt)
+        tmp = temporary_path(self.output)
+        with writing(tmp):
+            convert_records(self.staging, tmp, self.fmt)
+            os.replace(tmp, self.output)
         self.staging.unlink()
         if self._log is not None:
-            self._log.log_path.rename(self.output.with_name(self.output.name + ".progress.jsonl"))
+            self._log.log_path.rename(progress_path(self.output))
 
 
 def arrow_schema():
