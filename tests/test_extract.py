@@ -150,7 +150,11 @@ def test_dataframe_from_pipe(nlp):
     assert list(df.columns) == list(RECORD_FIELDS)
     # a missing value is pandas' null (NaN in a string column of pandas 3, None in an object one)
     rows = df.astype(object).where(df.notna(), None).to_dict("records")
-    assert rows == [r.to_dict() for recs in per_doc for r in recs]
+    expected = [r.to_dict() for recs in per_doc for r in recs]
+    # a batch pads its documents to one length: scores may differ from one-document calls in the 6th decimal
+    assert [{k: v for k, v in r.items() if k != "score"} for r in rows] == \
+        [{k: v for k, v in r.items() if k != "score"} for r in expected]
+    assert all(abs(a["score"] - b["score"]) <= 1e-5 for a, b in zip(rows, expected))
     assert len(records_to_dataframe([])) == 0
     with pytest.raises(TypeError, match="Records or lists of Records"):
         records_to_dataframe(["脱贫户776户"])
