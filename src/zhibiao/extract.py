@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Mapping, Pro
 from .errors import QuantityParseError, ZhibiaoError
 from .qualifier import qualifier
 from .records import RECORD_FIELDS, Prediction, Record, Span
-from .sentences import sentence_of, split_sentences
+from .sentences import sentence_of, sentence_starts, split_sentences
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -108,15 +108,20 @@ class Extractor:
         """The records of one prediction: one per linked quantity (plus unlinked ones if asked)."""
         text = pred.text
         sents = split_sentences(text)
+        starts = sentence_starts(sents)  # one binary search per quantity: linear in the document's length
+        sentence_texts: dict[int, str] = {}  # one str per sentence, shared by its records
         linked = {(l.quantity.start, l.quantity.end): l for l in pred.links}
         out = []
         for q in sorted(pred.quantities, key=lambda s: (s.start, s.end)):
             link = linked.get((q.start, q.end))
             if link is None and not all_quantities:
                 continue
-            k = sentence_of(sents, q.start)
-            s0 = sents[k][0] if k is not None else q.start
-            sentence = text[s0:sents[k][1]] if k is not None else text[q.start:q.end]
+            k = sentence_of(sents, q.start, starts)
+            if k is None:
+                s0, sentence = q.start, text[q.start:q.end]
+            else:
+                s0 = sents[k][0]
+                sentence = sentence_texts.get(k) or sentence_texts.setdefault(k, text[s0:sents[k][1]])
             out.append(self._record(q, link.indicator if link else None, link.score if link else q.score,
                                     sentence, pred.doc_id, s0))
         return out

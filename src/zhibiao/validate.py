@@ -13,7 +13,7 @@ from typing import Iterable
 from .errors import AnnotationError
 from .io.jsonl import doc_from_dict, iter_json_lines
 from .records import INDICATOR, LABELS, QUANTITY, AnnotatedDocument
-from .sentences import sentence_of, split_sentences
+from .sentences import sentence_of, sentence_starts, split_sentences
 
 __all__ = ["Problem", "validate_document", "validate_files"]
 
@@ -57,6 +57,7 @@ def validate_document(doc: AnnotatedDocument, where: str | None = None) -> list[
         if b.start < a.end:
             problems.append(Problem(where, f"QUANTITY {b.text!r} overlaps QUANTITY {a.text!r} (entity {a.id})", b.id))
     sents = split_sentences(text)
+    starts = sentence_starts(sents)
     linked: dict[str, str] = {}
     for src, dst in doc.relations:
         if src not in good:
@@ -73,8 +74,8 @@ def validate_document(doc: AnnotatedDocument, where: str | None = None) -> list[
             problems.append(Problem(where, f"quantity {q.text!r} has more than one link", src))
             continue
         linked[src] = dst
-        sq, si = sentence_of(sents, q.start), sentence_of(sents, i.start)
-        si_end = sentence_of(sents, i.end - 1)
+        sq, si = sentence_of(sents, q.start, starts), sentence_of(sents, i.start, starts)
+        si_end = sentence_of(sents, i.end - 1, starts)
         if sq is None or sq != si or si != si_end:
             problems.append(Problem(where, f"link {q.text!r} -> {i.text!r} crosses a sentence boundary", src))
     return problems
