@@ -122,11 +122,11 @@ class Extractor:
             else:
                 s0 = sents[k][0]
                 sentence = sentence_texts.get(k) or sentence_texts.setdefault(k, text[s0:sents[k][1]])
-            out.append(self._record(q, link.indicator if link else None, link.score if link else q.score,
+            out.append(self._record(q, link.indicator if link else None, link.score if link else None,
                                     sentence, pred.doc_id, s0))
         return out
 
-    def _record(self, q: Span, ind: Span | None, score: float, sentence: str, doc_id: str | None,
+    def _record(self, q: Span, ind: Span | None, score: float | None, sentence: str, doc_id: str | None,
                 sentence_start: int = 0) -> Record:
         """One record; ``sentence_start`` is the sentence's offset in the text (for the qualifier)."""
         from .quantity import parse_quantity
@@ -156,8 +156,12 @@ class Extractor:
             qualifier=qualifier(sentence, (q.start - sentence_start, q.end - sentence_start), in_sentence),
             indicator_type_zh=self.taxonomy.name_zh(itype), approximate=approx, start=q.start, end=q.end,
             indicator_start=ind.start if ind else None, indicator_end=ind.end if ind else None,
-            sentence=sentence, score=round(float(score), 6), doc_id=doc_id,
+            sentence=sentence, score=_rounded(score), doc_id=doc_id, quantity_score=_rounded(q.score),
         )
+
+
+def _rounded(score: float | None) -> float | None:
+    return None if score is None else round(float(score), 6)
 
 
 PIPE_ORDER = "Extractor.pipe takes (text, context) pairs, spaCy's order: the text first, then its doc_id"

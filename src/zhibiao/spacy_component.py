@@ -120,7 +120,7 @@ class ZhibiaoComponent:
         taken = {i for span in ours for i in range(span.start, span.end)}
         others = [e for e in doc.ents if not any(i in taken for i in range(e.start, e.end))]
         doc.ents = sorted(ours + others, key=lambda e: e.start)
-        links = [[l.quantity.start, l.quantity.end, l.indicator.start, l.indicator.end, round(float(l.score), 6)]
+        links = [[l.quantity.start, l.quantity.end, l.indicator.start, l.indicator.end, None if l.score is None else round(float(l.score), 6)]
                  for l in sorted(pred.links, key=lambda l: (l.quantity.start, l.quantity.end))]
         records = [r.to_dict() for r in self.extractor.records(pred, self.all_quantities)]
         doc._.zhibiao_data = {"links": links, "records": records}
