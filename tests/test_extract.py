@@ -154,7 +154,13 @@ def test_dataframe_from_pipe(nlp):
     assert list(df.columns) == list(RECORD_FIELDS)
     # a missing value is pandas' null (NaN in a string column of pandas 3, None in an object one)
     rows = df.astype(object).where(df.notna(), None).to_dict("records")
-    assert rows == [r.to_dict() for recs in per_doc for r in recs]
+    want = [r.to_dict() for recs in per_doc for r in recs]
+    scores = ("score", "quantity_score")  # batched otherwise: may move in the sixth decimal
+    assert [{k: v for k, v in r.items() if k not in scores} for r in rows] == \
+        [{k: v for k, v in r.items() if k not in scores} for r in want]
+    for got, exp in zip(rows, want):
+        for k in scores:
+            assert (got[k] is None) == (exp[k] is None) and (exp[k] is None or abs(got[k] - exp[k]) <= 1e-5)
     assert len(records_to_dataframe([])) == 0
     with pytest.raises(TypeError, match="Records or lists of Records"):
         records_to_dataframe(["脱贫户776户"])
