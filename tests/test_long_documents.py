@@ -96,7 +96,7 @@ def test_html_many_empty_text_nodes_in_linear_time():
     small = _best_of(2, lambda: html_to_text(page(20_000)))
     big = _best_of(2, lambda: html_to_text(page(80_000)))
     assert html_to_text(page(10)) == "甲"
-    assert big < 8 * max(small, 0.02), (small, big)
+    assert big < 12 * max(small, 0.1), (small, big)  # 4x the nodes; quadratic was 16x (25,000 nodes: 21 s)
 
 
 def test_html_flat_pass_lays_out_like_the_parser():
