@@ -27,7 +27,7 @@ def test_record_has_exactly_the_spec_fields():
     assert RECORD_FIELDS == ("indicator", "indicator_type", "quantity", "value", "value_max", "unit",
                              "normalized_value", "normalized_unit", "normalized_value_max", "qualifier",
                              "indicator_type_zh", "approximate", "start", "end",
-                             "indicator_start", "indicator_end", "sentence", "score", "doc_id")
+                             "indicator_start", "indicator_end", "sentence", "score", "doc_id", "quantity_score")
 
 
 def test_to_dict_equals_dataclasses_asdict(nlp):
@@ -68,7 +68,8 @@ def _check_offsets(text, records):
         if r.indicator is not None:
             assert text[r.indicator_start:r.indicator_end] == r.indicator
         _check_sentence(text, r)
-        assert 0.0 <= r.score <= 1.0
+        for score in (r.score, r.quantity_score):  # the rule baseline has none
+            assert score is None or 0.0 <= score <= 1.0
 
 
 def test_offsets_on_messy_inputs(nlp):
@@ -134,8 +135,11 @@ def test_records_do_not_depend_on_how_documents_are_batched(nlp, seed_dir):
         assert [len(rs) for rs in other] == [len(rs) for rs in one_call]
         for a_recs, b_recs in zip(one_call, other):
             for a, b in zip(a_recs, b_recs):
-                assert {k: v for k, v in a.items() if k != "score"} == {k: v for k, v in b.items() if k != "score"}
-                assert abs(a["score"] - b["score"]) <= 1e-5
+                scores = ("score", "quantity_score")
+                assert {k: v for k, v in a.items() if k not in scores} == {k: v for k, v in b.items() if k not in scores}
+                for k in scores:  # None for the rule baseline (and for an unlinked quantity's score)
+                    assert (a[k] is None) == (b[k] is None)
+                    assert a[k] is None or abs(a[k] - b[k]) <= 1e-5
 
 
 def test_dataframe(nlp):
@@ -150,11 +154,13 @@ def test_dataframe_from_pipe(nlp):
     assert list(df.columns) == list(RECORD_FIELDS)
     # a missing value is pandas' null (NaN in a string column of pandas 3, None in an object one)
     rows = df.astype(object).where(df.notna(), None).to_dict("records")
-    expected = [r.to_dict() for recs in per_doc for r in recs]
-    # a batch pads its documents to one length: scores may differ from one-document calls in the 6th decimal
-    assert [{k: v for k, v in r.items() if k != "score"} for r in rows] == \
-        [{k: v for k, v in r.items() if k != "score"} for r in expected]
-    assert all(abs(a["score"] - b["score"]) <= 1e-5 for a, b in zip(rows, expected))
+    want = [r.to_dict() for recs in per_doc for r in recs]
+    scores = ("score", "quantity_score")  # batched otherwise: may move in the sixth decimal
+    assert [{k: v for k, v in r.items() if k not in scores} for r in rows] == \
+        [{k: v for k, v in r.items() if k not in scores} for r in want]
+    for got, exp in zip(rows, want):
+        for k in scores:
+            assert (got[k] is None) == (exp[k] is None) and (exp[k] is None or abs(got[k] - exp[k]) <= 1e-5)
     assert len(records_to_dataframe([])) == 0
     with pytest.raises(TypeError, match="Records or lists of Records"):
         records_to_dataframe(["脱贫户776户"])
@@ -271,3 +277,34 @@ def test_arrow_schema_types_every_numeric_record_field():
     for name, f in Record.__dataclass_fields__.items():
         base = str(f.type).split("|")[0].strip()
         assert schema.field(name).type == kinds[base], name
+
+
+def test_score_is_the_link_confidence_only():
+    """Issue 16, case 9: ``score`` is the link's probability (None for an unlinked quantity); the
+    tagger's confidence in the quantity span is ``quantity_score``, linked or not."""
+    nlp = zhibiao.load()
+    text = "全县脱贫户776户1605人，新建农村公路12公里，投入资金300万元。"
+    pred = nlp.predict([text], ["x"])[0]
+    link_score = {(l.quantity.start, l.quantity.end): l.score for l in pred.links}
+    span_score = {(q.start, q.end): q.score for q in pred.quantities}
+    recs = nlp.records(pred, all_quantities=True)
+    assert recs
+    for r in recs:
+        key = (r.start, r.end)
+        assert r.quantity_score == round(span_score[key], 6)
+        if r.indicator is None:
+            assert r.score is None
+        else:
+            assert r.score == round(link_score[key], 6)
+    linked = nlp(text, doc_id="x")
+    assert all(r.score is not None and r.indicator is not None for r in linked)
+
+
+def test_rule_baseline_has_no_scores():
+    """The rules give no confidence: no constant 0.5 posing as a probability."""
+    nlp = zhibiao.load("rules")
+    pred = nlp.predict(["全县脱贫户776户1605人。"])[0]
+    assert pred.links and all(l.score is None for l in pred.links)
+    assert all(s.score is None for s in pred.spans)
+    recs = nlp("全县脱贫户776户1605人。", doc_id="x")
+    assert recs and all(r.score is None and r.quantity_score is None for r in recs)

@@ -1,7 +1,8 @@
 """The rule baseline: regex quantities + the nearest taxonomy alias in the sentence.
 
 It is the floor the trained model must clear (``zhibiao evaluate --model rules``) and the
-fallback behind the same interface as the model (``zhibiao.load("rules")``).
+fallback behind the same interface as the model (``zhibiao.load("rules")``). Rules have no
+confidence: every span and link score is None (so are a record's ``score`` and ``quantity_score``).
 """
 from __future__ import annotations
 
@@ -46,16 +47,16 @@ class RuleBaseline:
         n = normalize(text)
         pred = Prediction(doc_id=doc_id, text=text)
 
-        def span(a: int, b: int, label: str, score: float) -> Span:
+        def span(a: int, b: int, label: str) -> Span:
             oa, ob = n.to_original(a, b)
-            return Span(oa, ob, label, text[oa:ob], score=score)
+            return Span(oa, ob, label, text[oa:ob], score=None)
 
         for sa, sb in split_sentences(n.text):
             qs = [m for m in QUANTITY_RE.finditer(n.text, sa, sb) if not _YEARLIKE.match(m.group())]
             ins = list(self.alias_re.finditer(n.text, sa, sb)) if self.alias_re else []
             ind_spans: dict[tuple[int, int], Span] = {}
             for m in qs:
-                q = span(m.start(), m.end(), QUANTITY, 1.0)
+                q = span(m.start(), m.end(), QUANTITY)
                 pred.spans.append(q)
                 cands = [i for i in ins if i.end() <= m.start() or i.start() >= m.end()]
                 if not cands:
@@ -64,7 +65,7 @@ class RuleBaseline:
                                                  i.start() > m.start()))
                 key = best.span()
                 if key not in ind_spans:
-                    ind_spans[key] = span(key[0], key[1], INDICATOR, 1.0)
+                    ind_spans[key] = span(key[0], key[1], INDICATOR)
                     pred.spans.append(ind_spans[key])
-                pred.links.append(Link(q, ind_spans[key], score=0.5))
+                pred.links.append(Link(q, ind_spans[key], score=None))
         return pred

@@ -265,11 +265,15 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
     return cfg.with_overrides(overrides)
 
 
-def check_output_folder(output: str | Path) -> None:
-    """The model folder ``output`` can be created (or written, when it exists): checked before training."""
+def check_output_folder(output: str | Path, require_empty: bool = False) -> None:
+    """The model folder ``output`` can be created (or written, when it exists): checked before training.
+    With ``require_empty`` (``zhibiao train`` without ``--overwrite``) an existing folder must be empty."""
     out = Path(output)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"output {out}: exists and is not a folder")
+    if require_empty and out.is_dir() and any(out.iterdir()):
+        raise ConfigError(f"output {out}: exists and is not empty (choose a new folder, or pass --overwrite "
+                          "to replace the model files in it)")
     probe = out.absolute()
     while not probe.exists():
         probe = probe.parent

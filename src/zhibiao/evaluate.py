@@ -10,7 +10,8 @@
   the parser cannot read counts as wrong);
 - ``type_accuracy``: of the relaxed-matched links whose gold indicator carries an
   ``indicator_type``, the share where the taxonomy gives the predicted indicator that type;
-- ``link_ece``: expected calibration error (10 bins) of the link score against relaxed correctness.
+- ``link_ece``: expected calibration error (10 bins) of the link score against relaxed correctness
+  (over the links that have a score: 0.0 for the rule baseline, which has none).
 """
 from __future__ import annotations
 
@@ -115,8 +116,7 @@ def evaluate(gold: Sequence[AnnotatedDocument], pred: Sequence[Prediction], taxo
         pairs = _match(glinks, p.links, link_key)
         counts["lr_tp"] += len(pairs)
         matched_pred = {pi for _, pi in pairs}
-        for k, pl in enumerate(p.links):
-            calib.append((pl.score, k in matched_pred))
+        calib.extend((pl.score, k in matched_pred) for k, pl in enumerate(p.links) if pl.score is not None)
         if taxonomy is not None:
             for gi, pi in pairs:
                 gtype = glinks[gi].indicator.indicator_type

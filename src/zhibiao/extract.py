@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Mapping, Pro
 from .errors import QuantityParseError, ZhibiaoError
 from .qualifier import qualifier
 from .records import RECORD_FIELDS, Prediction, Record, Span
-from .sentences import sentence_of, split_sentences
+from .sentences import sentence_of, sentence_starts, split_sentences
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -108,20 +108,25 @@ class Extractor:
         """The records of one prediction: one per linked quantity (plus unlinked ones if asked)."""
         text = pred.text
         sents = split_sentences(text)
+        starts = sentence_starts(sents)  # one binary search per quantity: linear in the document's length
+        sentence_texts: dict[int, str] = {}  # one str per sentence, shared by its records
         linked = {(l.quantity.start, l.quantity.end): l for l in pred.links}
         out = []
         for q in sorted(pred.quantities, key=lambda s: (s.start, s.end)):
             link = linked.get((q.start, q.end))
             if link is None and not all_quantities:
                 continue
-            k = sentence_of(sents, q.start)
-            s0 = sents[k][0] if k is not None else q.start
-            sentence = text[s0:sents[k][1]] if k is not None else text[q.start:q.end]
-            out.append(self._record(q, link.indicator if link else None, link.score if link else q.score,
+            k = sentence_of(sents, q.start, starts)
+            if k is None:
+                s0, sentence = q.start, text[q.start:q.end]
+            else:
+                s0 = sents[k][0]
+                sentence = sentence_texts.get(k) or sentence_texts.setdefault(k, text[s0:sents[k][1]])
+            out.append(self._record(q, link.indicator if link else None, link.score if link else None,
                                     sentence, pred.doc_id, s0))
         return out
 
-    def _record(self, q: Span, ind: Span | None, score: float, sentence: str, doc_id: str | None,
+    def _record(self, q: Span, ind: Span | None, score: float | None, sentence: str, doc_id: str | None,
                 sentence_start: int = 0) -> Record:
         """One record; ``sentence_start`` is the sentence's offset in the text (for the qualifier)."""
         from .quantity import parse_quantity
@@ -151,8 +156,12 @@ class Extractor:
             qualifier=qualifier(sentence, (q.start - sentence_start, q.end - sentence_start), in_sentence),
             indicator_type_zh=self.taxonomy.name_zh(itype), approximate=approx, start=q.start, end=q.end,
             indicator_start=ind.start if ind else None, indicator_end=ind.end if ind else None,
-            sentence=sentence, score=round(float(score), 6), doc_id=doc_id,
+            sentence=sentence, score=_rounded(score), doc_id=doc_id, quantity_score=_rounded(q.score),
         )
+
+
+def _rounded(score: float | None) -> float | None:
+    return None if score is None else round(float(score), 6)
 
 
 PIPE_ORDER = "Extractor.pipe takes (text, context) pairs, spaCy's order: the text first, then its doc_id"

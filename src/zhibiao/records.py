@@ -35,7 +35,7 @@ class Span:
     label: str
     text: str
     id: str | None = None
-    score: float = 1.0
+    score: float | None = 1.0  # a predictor's confidence in the span; None: it gives none (the rule baseline)
     indicator_type: str | None = None  # INDICATOR spans only, optional in annotations
 
     def __post_init__(self) -> None:
@@ -49,7 +49,7 @@ class Link:
 
     quantity: Span
     indicator: Span
-    score: float = 1.0
+    score: float | None = 1.0  # the link probability; None: the predictor gives none (the rule baseline)
 
 
 @dataclass
@@ -92,6 +92,9 @@ class Record:
 
     ``qualifier`` is :func:`zhibiao.qualifier.qualifier`'s word (None: the figure counts the
     indicator's group itself); ``indicator_type_zh`` the type's Chinese name in the taxonomy.
+    ``score`` is the link's confidence only (None for an unlinked quantity, and for the rule
+    baseline, which has no confidence); ``quantity_score``, a field added to SPEC's record, is the
+    tagger's confidence in the quantity span, linked or not (None for the rule baseline).
     """
 
     indicator: str | None
@@ -111,8 +114,9 @@ class Record:
     indicator_start: int | None
     indicator_end: int | None
     sentence: str
-    score: float
+    score: float | None
     doc_id: str | None
+    quantity_score: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         # every field is a scalar: a shallow copy equals ``asdict`` without its deep copies
@@ -155,12 +159,12 @@ class Prediction:
         """
         return self._annotated()[0]
 
-    def link_scores(self) -> dict[tuple[str, str], float]:
+    def link_scores(self) -> dict[tuple[str, str], float | None]:
         """The link scores keyed by the relations of :meth:`to_annotated` (a repeated pair: the
         last link's score)."""
         return self._annotated()[1]
 
-    def _annotated(self) -> tuple[AnnotatedDocument, dict[tuple[str, str], float]]:
+    def _annotated(self) -> tuple[AnnotatedDocument, dict[tuple[str, str], float | None]]:
         spans: list[Span] = []
         key_to_id: dict[tuple[int, int, str], str] = {}
 
@@ -175,7 +179,7 @@ class Prediction:
         for s in sorted(self.spans, key=lambda s: (s.start, s.end, s.label)):
             add(s)
         relations: list[tuple[str, str]] = []
-        scores: dict[tuple[str, str], float] = {}
+        scores: dict[tuple[str, str], float | None] = {}
         for link in self.links:
             pair = (add(link.quantity), add(link.indicator))
             if pair not in scores:

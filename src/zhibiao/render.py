@@ -67,7 +67,7 @@ class _Marks:
         by_id = {e.id: e for e in doc.entities}
         linked_inds = sorted({b for _, b in doc.relations}, key=lambda i: (by_id[i].start, by_id[i].end))
         self.group = {iid: n + 1 for n, iid in enumerate(linked_inds)}  # indicator id -> link number
-        self.link_of: dict[str | None, tuple[str, float]] = {}          # quantity id -> (indicator id, score)
+        self.link_of: dict[str | None, tuple[str, float | None]] = {}          # quantity id -> (indicator id, score)
         self.quantities_of: dict[str, list[str]] = {}
         self.number_at: dict[tuple[int, int], int] = {}                   # quantity (start, end) -> link number
         for q, i in doc.relations:
@@ -90,10 +90,12 @@ class _Marks:
         if e.label == QUANTITY and e.id in self.link_of:
             iid, score = self.link_of[e.id]
             n = self.group[iid]
-            attrs.update({"data-g": self.gid(n), "data-n": n, "data-score": f"{score:.3f}", "style": f"--h:{_hue(n)}"})
-            low = score < LOW_CONFIDENCE
+            attrs.update({"data-g": self.gid(n), "data-n": n, "style": f"--h:{_hue(n)}"})
+            if score is not None:  # the rule baseline scores no link
+                attrs["data-score"] = f"{score:.3f}"
+            low = _low(score)
             classes += ["low"] if low else []
-            attrs["title"] = (f"QUANTITY {e.text} → {self.by_id[iid].text} (link {n}, score {score:.2f}"
+            attrs["title"] = (f"QUANTITY {e.text} → {self.by_id[iid].text} (link {n}, score {_score_text(score)}"
                               + (", low confidence)" if low else ")"))
         elif e.label == INDICATOR and e.id in self.group:
             n = self.group[e.id]
@@ -143,8 +145,17 @@ def _columns() -> list[tuple[str, Any]]:
          + (" ≈" if r.approximate else "")),
         ("unit 单位", lambda r: r.unit or ""),
         ("normalised 归一", lambda r: f"{_number(r.normalized_value)} {r.normalized_unit or ''}".strip()),
-        ("score", lambda r: f"{r.score:.2f}"), ("offsets", lambda r: f"{r.start}–{r.end}")]
+        ("score", lambda r: _score_text(r.score)), ("offsets", lambda r: f"{r.start}–{r.end}")]
     return cols
+
+
+def _low(link_score: float | None) -> bool:
+    """A link scored below :data:`LOW_CONFIDENCE` (the link score only; none: not marked)."""
+    return link_score is not None and link_score < LOW_CONFIDENCE
+
+
+def _score_text(score: float | None) -> str:
+    return "–" if score is None else f"{score:.2f}"
 
 
 def _records_table(records: Sequence[Record], marks: _Marks) -> str:
@@ -155,7 +166,7 @@ def _records_table(records: Sequence[Record], marks: _Marks) -> str:
     rows = []
     for r in records:
         n = marks.number_at.get((r.start, r.end))
-        low = r.indicator is not None and r.score < LOW_CONFIDENCE
+        low = r.indicator is not None and _low(r.score)
         attrs = (f' data-g="{marks.gid(n)}" style="--h:{_hue(n)}"' if n else "") + (' class="low"' if low else "")
         cells = [f'<td class="n">{n or ""}{"?" if low else ""}</td>',
                  f'<td><a href="#{marks.mark_id(r.start, QUANTITY)}">{_esc(r.quantity)}</a></td>']
@@ -169,7 +180,7 @@ def document_section(pred: Prediction, records: Sequence[Record], index: int) ->
     """The section of one document: its marked text and its records table."""
     anchor = f"d{index}"
     marks = _Marks(pred, records, anchor)
-    n_low = sum(1 for _, s in marks.link_of.values() if s < LOW_CONFIDENCE)
+    n_low = sum(1 for _, s in marks.link_of.values() if _low(s))
     n_q = sum(1 for e in marks.entities if e.label == QUANTITY)
     summary = (f"{n_q} QUANTITY, {len(marks.entities) - n_q} INDICATOR · {_plural(len(marks.link_of), 'link')}"
                + (f" ({n_low} below {LOW_CONFIDENCE})" if n_low else "") + f" · {_plural(len(records), 'record')}")

@@ -10,9 +10,11 @@ mark before the limit (or hard at the limit where there is none), offsets kept.
 """
 from __future__ import annotations
 
+import bisect
 import re
+from typing import Sequence
 
-__all__ = ["split_sentences", "sentence_of", "windows", "sentence_windows", "NUMERAL", "END_MARKS"]
+__all__ = ["split_sentences", "sentence_of", "sentence_starts", "windows", "sentence_windows", "NUMERAL", "END_MARKS"]
 
 END_MARKS = "。！？!?"
 _CLOSERS = "”’」』)）】》\"'"
@@ -44,11 +46,20 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def sentence_of(spans: list[tuple[int, int]], offset: int) -> int | None:
-    """Index of the sentence span containing character ``offset`` (None if between sentences)."""
-    import bisect
+def sentence_starts(spans: Sequence[tuple[int, int]]) -> list[int]:
+    """The start offsets of ``spans``, for repeated :func:`sentence_of` look-ups over one text."""
+    return [s for s, _ in spans]
 
-    i = bisect.bisect_right([s for s, _ in spans], offset) - 1
+
+def sentence_of(spans: Sequence[tuple[int, int]], offset: int, starts: Sequence[int] | None = None) -> int | None:
+    """Index of the sentence span containing character ``offset`` (None if between sentences).
+
+    A caller looking up many offsets in one text passes ``starts`` (:func:`sentence_starts` of
+    ``spans``, built once): each look-up is then a binary search, O(log n), and a whole document
+    stays linear in its length."""
+    if starts is None:
+        starts = sentence_starts(spans)
+    i = bisect.bisect_right(starts, offset) - 1
     if i >= 0 and spans[i][0] <= offset < spans[i][1]:
         return i
     return None

@@ -45,11 +45,12 @@ DEFAULT_CONFIG: dict[str, Any] = {"model": None, "taxonomy": None, "threads": No
 
 
 class ZhibiaoLink(NamedTuple):
-    """One MEASURES link of a Doc: the quantity's and the indicator's spaCy spans and the link score."""
+    """One MEASURES link of a Doc: the quantity's and the indicator's spaCy spans and the link score
+    (None for the rule baseline, which has none)."""
 
     quantity: Span
     indicator: Span
-    score: float
+    score: float | None
 
 
 def _links(doc: Doc) -> list[ZhibiaoLink]:
@@ -59,7 +60,7 @@ def _links(doc: Doc) -> list[ZhibiaoLink]:
         q = doc.char_span(qs, qe, label="QUANTITY", alignment_mode="expand")
         i = doc.char_span(is_, ie, label="INDICATOR", alignment_mode="expand")
         if q is not None and i is not None:
-            out.append(ZhibiaoLink(q, i, float(score)))
+            out.append(ZhibiaoLink(q, i, None if score is None else float(score)))
     return out
 
 
@@ -120,7 +121,7 @@ class ZhibiaoComponent:
         taken = {i for span in ours for i in range(span.start, span.end)}
         others = [e for e in doc.ents if not any(i in taken for i in range(e.start, e.end))]
         doc.ents = sorted(ours + others, key=lambda e: e.start)
-        links = [[l.quantity.start, l.quantity.end, l.indicator.start, l.indicator.end, round(float(l.score), 6)]
+        links = [[l.quantity.start, l.quantity.end, l.indicator.start, l.indicator.end, None if l.score is None else round(float(l.score), 6)]
                  for l in sorted(pred.links, key=lambda l: (l.quantity.start, l.quantity.end))]
         records = [r.to_dict() for r in self.extractor.records(pred, self.all_quantities)]
         doc._.zhibiao_data = {"links": links, "records": records}

@@ -76,7 +76,13 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from ..io.convert import read_any, write_any
     from ..io.writers import check_output_folder
 
-    docs = read_any(args.input, args.from_format, label_map(args.label_map))
+    skipped: list[str] = []
+
+    def skip(where: str) -> None:  # a Label Studio task without an annotation: said, counted, never silent
+        skipped.append(where)
+        print(f"zhibiao convert: skipped {where}: no annotation (not cancelled) to convert", file=sys.stderr)
+
+    docs = read_any(args.input, args.from_format, label_map(args.label_map), on_skip=skip)
     # gold goes to Label Studio as annotations (it reads back as gold); `zhibiao prelabel` writes predictions
     fmt = "labelstudio-annotations" if args.to_format == "labelstudio" else args.to_format
     if fmt == "auto" and str(args.output).endswith(".json"):
@@ -84,26 +90,23 @@ def cmd_convert(args: argparse.Namespace) -> int:
     if fmt != "markup" and not (fmt == "auto" and Path(args.output).suffix == ""):
         check_output_folder(args.output)  # a markup folder is created, parents too; a file's folder must exist
     write_any(docs, args.output, fmt)
-    print(f"wrote {len(docs)} document(s) to {args.output}", file=sys.stderr)
+    print(f"wrote {len(docs)} document(s) to {args.output}"
+          + (f"; skipped {len(skipped)} task(s) without an annotation (listed above)" if skipped else ""),
+          file=sys.stderr)
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from ..io.convert import read_any
-    from ..validate import validate_document, validate_files
+    from ..validate import validate_paths
 
-    problems = []
-    for path in args.files:
-        fmt = args.format
-        if fmt in ("auto", "jsonl") and str(path).endswith(".jsonl"):
-            problems += validate_files([path])
-        else:
-            for doc in read_any(path, fmt, label_map(args.label_map)):
-                problems += validate_document(doc, f"{path}:{doc.id}")
-    for p in problems:
+    result = validate_paths(args.files, args.format, label_map(args.label_map))
+    for p in result.problems:
         print(p)
-    print(f"{len(problems)} problem(s) in {len(args.files)} file(s)", file=sys.stderr)
-    return 1 if problems else 0
+    for where, reason in result.skipped:
+        print(f"zhibiao validate: skipped {where}: {reason}", file=sys.stderr)
+    print(f"{len(result.problems)} problem(s) in {result.documents} document(s) checked in {result.files} file(s)"
+          + (f"; {len(result.skipped)} skipped, not checked (listed above)" if result.skipped else ""), file=sys.stderr)
+    return 1 if result.problems else 0
 
 
 def cmd_stats(args: argparse.Namespace) -> int:

@@ -18,7 +18,9 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", default=None, help="YAML file describing the run (default: built-in defaults)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override one config key with a YAML value, e.g. train.epochs=5 (repeatable)")
-    p.add_argument("--output", required=True, help="model folder to write (created if missing)")
+    p.add_argument("--output", required=True, help="model folder to write (created if missing; an existing "
+                                                   "one must be empty unless --overwrite)")
+    p.add_argument("--overwrite", action="store_true", help="write into an existing, non-empty --output folder")
     p.add_argument("--device", default=None, help="cpu (default) or cuda")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_train)
@@ -37,12 +39,14 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from ..config import check_output_folder
     from ..train import load_config, train
 
     overrides = list(args.set or [])
     if args.device:
         overrides.append(f"train.device={args.device}")
-    cfg = load_config(args.config, overrides)
+    cfg = load_config(args.config, overrides)  # types and ranges: a ConfigError (exit 2) before any work
+    check_output_folder(args.output, require_empty=not args.overwrite)  # data paths: checked first thing in train
     res = train(cfg, args.output, progress=not args.quiet)
     dev = res.metrics.get("dev", {})
     print(json.dumps({"output": str(res.output), "train_seconds": res.metrics["train_seconds"],

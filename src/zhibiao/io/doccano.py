@@ -33,16 +33,13 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from ..errors import AnnotationError
 from ..records import LABELS, MEASURES, AnnotatedDocument, Prediction
-from .jsonl import doc_from_dict, doc_to_dict, iter_json_lines
+from .jsonl import doc_from_dict, doc_to_dict, integer_offset, iter_json_lines
 from .labels import map_label
 
 __all__ = ["read_doccano", "iter_doccano", "write_doccano", "doccano_from_dict", "map_label", "doccano_line"]
 
 
-def _offset(value: Any, where: str, what: str, eid: str | None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
-        raise AnnotationError(where, f"{what} must be an integer, got {value!r}", entity_id=eid)
-    return int(value)
+_offset = integer_offset
 
 
 def doccano_from_dict(obj: Any, where: str, label_map: Mapping[str, str] | None = None) -> AnnotatedDocument:

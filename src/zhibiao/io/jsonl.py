@@ -19,7 +19,15 @@ from typing import Any, Callable, Iterable, Iterator
 from ..errors import AnnotationError
 from ..records import LABELS, MEASURES, AnnotatedDocument, Span
 
-__all__ = ["doc_from_dict", "doc_to_dict", "read_jsonl", "iter_jsonl", "iter_json_lines", "write_jsonl"]
+__all__ = ["doc_from_dict", "doc_to_dict", "read_jsonl", "iter_jsonl", "iter_json_lines", "write_jsonl",
+           "integer_offset"]
+
+
+def integer_offset(value: Any, where: str, what: str, eid: str | None) -> int:
+    """An offset as an int; a bool, a string or a fraction (13.9) is an :class:`AnnotationError`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+        raise AnnotationError(where, f"{what} must be an integer, got {value!r}", entity_id=eid)
+    return int(value)
 
 
 def doc_from_dict(obj: Any, where: str) -> AnnotatedDocument:
@@ -35,12 +43,13 @@ def doc_from_dict(obj: Any, where: str) -> AnnotatedDocument:
         if not isinstance(e, dict):
             raise AnnotationError(where, f"entity #{k} is not an object")
         eid = e.get("id")
-        try:
-            start, end = int(e["start_offset"]), int(e["end_offset"])
-            label = str(e["label"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise AnnotationError(where, f"entity #{k} lacks a valid label/start_offset/end_offset ({exc})",
-                                  entity_id=None if eid is None else str(eid)) from None
+        missing = [key for key in ("label", "start_offset", "end_offset") if key not in e]
+        if missing:
+            raise AnnotationError(where, f"entity #{k} lacks {'/'.join(missing)}",
+                                  entity_id=None if eid is None else str(eid))
+        start = integer_offset(e["start_offset"], where, f"entity #{k} start_offset", None if eid is None else str(eid))
+        end = integer_offset(e["end_offset"], where, f"entity #{k} end_offset", None if eid is None else str(eid))
+        label = str(e["label"])
         if eid is None:
             raise AnnotationError(where, f"entity #{k} has no id")
         seg = text[start:end] if 0 <= start <= end <= len(text) else ""
@@ -58,6 +67,8 @@ def doc_from_dict(obj: Any, where: str) -> AnnotatedDocument:
             raise AnnotationError(where, f"relation #{k} has unknown type {rtype!r} (expected {MEASURES})")
         relations.append((str(r["from_id"]), str(r["to_id"])))
     meta = obj.get("meta") or {}
+    if not isinstance(meta, dict):
+        raise AnnotationError(where, f"'meta' must be an object, got {type(meta).__name__}")
     return AnnotatedDocument(id=doc_id, text=text, entities=entities, relations=relations, meta=dict(meta))
 
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from ..errors import AnnotationError
 from ..records import INDICATOR, LABELS, MEASURES, QUANTITY, AnnotatedDocument, Prediction, Span
@@ -59,6 +59,8 @@ LABEL_CONFIG = """\
 </View>
 """
 
+#: ``on_skip`` of :func:`tasks_from_json`: called with the place of a task that has no annotation
+OnTask = Callable[[str], None]
 FROM_NAME = "label"
 TO_NAME = "text"
 
@@ -66,8 +68,10 @@ TO_NAME = "text"
 # --------------------------------------------------------------------------- import
 
 def read_labelstudio(path: str | Path, label_map: Mapping[str, str] | None = None, data_key: str = "text",
-                     use_predictions: bool = False) -> list[AnnotatedDocument]:
-    """Read a Label Studio JSON export (a list of tasks) into documents; see the module doc."""
+                     use_predictions: bool = False, on_skip: OnTask | None = None,
+                     on_error: Callable[[AnnotationError], None] | None = None) -> list[AnnotatedDocument]:
+    """Read a Label Studio JSON export (a list of tasks) into documents; see the module doc and
+    :func:`tasks_from_json` for ``on_skip`` and ``on_error``."""
     path = Path(path)
     try:
         raw = path.read_text(encoding="utf-8-sig")
@@ -83,21 +87,34 @@ def read_labelstudio(path: str | Path, label_map: Mapping[str, str] | None = Non
             cause += "; the file looks truncated"
         raise AnnotationError(str(path), cause) from None
     return tasks_from_json(data, str(path), label_map=label_map, data_key=data_key,
-                           use_predictions=use_predictions)
+                           use_predictions=use_predictions, on_skip=on_skip, on_error=on_error)
 
 
 def tasks_from_json(data: Any, source: str = "<tasks>", label_map: Mapping[str, str] | None = None,
-                    data_key: str = "text", use_predictions: bool = False) -> list[AnnotatedDocument]:
-    """Convert already-parsed Label Studio tasks (a list, or one task object)."""
+                    data_key: str = "text", use_predictions: bool = False, on_skip: OnTask | None = None,
+                    on_error: Callable[[AnnotationError], None] | None = None) -> list[AnnotatedDocument]:
+    """Convert already-parsed Label Studio tasks (a list, or one task object).
+
+    ``on_skip(where)`` hears of each task skipped for want of an annotation (``where`` names the
+    file, the task's index and its id); with ``on_error``, a malformed task is handed to it and
+    the next task is read (without, the first one raises)."""
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):
         raise AnnotationError(source, f"expected a JSON list of tasks, got {type(data).__name__}")
     docs = []
     for index, task in enumerate(data):
-        doc = _task_doc(task, index, source, label_map, data_key, use_predictions)
+        try:
+            doc = _task_doc(task, index, source, label_map, data_key, use_predictions)
+        except AnnotationError as exc:
+            if on_error is None:
+                raise
+            on_error(exc)
+            continue
         if doc is not None:
             docs.append(doc)
+        elif on_skip is not None:
+            on_skip(_task_where(source, index, task))
     return docs
 
 
@@ -239,7 +256,7 @@ def prediction_to_document(pred: Prediction) -> AnnotatedDocument:
     return pred.to_annotated()
 
 
-def _result_items(doc: AnnotatedDocument, link_scores: Mapping[tuple[str, str], float] | None,
+def _result_items(doc: AnnotatedDocument, link_scores: Mapping[tuple[str, str], float | None] | None,
                   with_scores: bool) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     region_id: dict[str | None, str] = {}
@@ -251,14 +268,15 @@ def _result_items(doc: AnnotatedDocument, link_scores: Mapping[tuple[str, str], 
             value["indicator_type"] = e.indicator_type
         item: dict[str, Any] = {"id": rid, "from_name": FROM_NAME, "to_name": TO_NAME, "type": "labels",
                                 "value": value}
-        if with_scores:
+        if with_scores and e.score is not None:
             item["score"] = float(e.score)
         items.append(item)
     for a, b in doc.relations:
         rel: dict[str, Any] = {"from_id": region_id.get(a, a), "to_id": region_id.get(b, b), "type": "relation",
                                "direction": "right", "labels": [MEASURES]}
-        if with_scores and link_scores is not None and (a, b) in link_scores:
-            rel["score"] = float(link_scores[(a, b)])
+        score = link_scores.get((a, b)) if with_scores and link_scores is not None else None
+        if score is not None:
+            rel["score"] = float(score)
         items.append(rel)
     return items
 
@@ -270,10 +288,10 @@ def to_labelstudio_tasks(docs_or_predictions: Iterable[AnnotatedDocument | Predi
     for x in docs_or_predictions:
         if isinstance(x, Prediction):
             doc, link_scores = x.to_annotated(), x.link_scores()
-            scores = [s.score for s in x.spans] + [link.score for link in x.links]
+            scores = [s for s in [s.score for s in x.spans] + [link.score for link in x.links] if s is not None]
         elif isinstance(x, AnnotatedDocument):
             doc, link_scores = x, None
-            scores = [s.score for s in x.entities]
+            scores = [s.score for s in x.entities if s.score is not None]
         else:
             raise TypeError(f"expected AnnotatedDocument or Prediction, got {type(x).__name__}")
         data: dict[str, Any] = {TO_NAME: doc.text, "doc_id": doc.id}

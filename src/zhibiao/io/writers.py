@@ -50,7 +50,7 @@ FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".xlsx": "xlsx", ".parquet": "parqu
 """Records file suffix -> format."""
 
 _TYPES = {"value": "float64", "value_max": "float64", "normalized_value": "float64",
-          "normalized_value_max": "float64", "score": "float64",
+          "normalized_value_max": "float64", "score": "float64", "quantity_score": "float64",
           "start": "int64", "end": "int64", "indicator_start": "int64", "indicator_end": "int64", "approximate": "bool"}
 
 
