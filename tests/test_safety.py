@@ -435,3 +435,21 @@ def test_any_jsonl_lines_every_line_accounted_for(rules, raw_lines):
         n_lines = sum(1 for raw in src.read_bytes().split(b"\n") if raw.strip())
         assert len(done) + sum(e["status"] == "failed" for e in errors) == n_lines
         assert s.documents == n_lines
+
+
+def test_line_break_characters_in_an_id_stay_on_one_line(tmp_path):
+    """U+0085, U+2028 and U+2029 in a document id or text: every JSONL file the run writes splits
+    into exactly one JSON object per line, whatever splits the lines (str.splitlines included)."""
+    from zhibiao.io.escape import json_line
+
+    weird = "a\x85b\u2028c\u2029d"
+    assert json_line({"x": weird}).count("\n") == 1 and len(json_line({"x": weird}).splitlines()) == 1
+    assert json.loads(json_line({"x": weird})) == {"x": weird}
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text(json.dumps({"id": weird, "text": "全镇共有脱贫户776户1605人。"}) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main(["extract", str(docs), "-o", str(out), "--model", "rules", "--no-progress"]) == 0
+    for path in (out, out.with_name(out.name + ".errors.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            json.loads(line)
+    assert {json.loads(l)["doc_id"] for l in out.read_text(encoding="utf-8").splitlines()} == {weird}

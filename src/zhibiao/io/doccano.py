@@ -27,12 +27,12 @@ when the document's ids are not all unique digit strings).
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from ..errors import AnnotationError
 from ..records import LABELS, MEASURES, AnnotatedDocument, Prediction
+from .escape import json_line
 from .jsonl import doc_from_dict, doc_to_dict, integer_offset, iter_json_lines
 from .labels import map_label
 
@@ -165,6 +165,6 @@ def write_doccano(docs: Iterable[AnnotatedDocument | Prediction], path: str | Pa
     n = 0
     with Path(path).open("w", encoding="utf-8") as fh:
         for doc in docs:
-            fh.write(json.dumps(doccano_line(doc), ensure_ascii=False) + "\n")
+            fh.write(json_line(doccano_line(doc)))
             n += 1
     return n

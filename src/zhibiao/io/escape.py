@@ -7,7 +7,11 @@ file; :func:`printable` spells them out instead.
 """
 from __future__ import annotations
 
-__all__ = ["printable"]
+import json
+import re
+from typing import Any
+
+__all__ = ["json_line", "printable"]
 
 
 def printable(text: str) -> str:
@@ -23,3 +27,17 @@ def printable(text: str) -> str:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+#: characters JSON leaves raw (ensure_ascii=False) that line-splitting readers take for line ends
+#: (Python's str.splitlines, JavaScript): written as \u escapes, so one JSON object is one line
+_LINE_BREAKS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_LINE_BREAK = re.compile("[\x85\u2028\u2029]")
+
+
+def json_line(obj: Any) -> str:
+    """``obj`` as one line of a JSONL file (UTF-8 text kept readable, newline at the end): a line
+    break character inside a string (U+0085, U+2028, U+2029) is escaped, so that any line-splitting
+    reader sees exactly one line."""
+    text = json.dumps(obj, ensure_ascii=False)
+    return _LINE_BREAK.sub(lambda m: _LINE_BREAKS[m.group()], text) + "\n"

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import AnnotationError
 from ..records import LABELS, MEASURES, AnnotatedDocument, Span
+from .escape import json_line
 
 __all__ = ["doc_from_dict", "doc_to_dict", "read_jsonl", "iter_jsonl", "iter_json_lines", "write_jsonl",
            "integer_offset"]
@@ -139,7 +140,7 @@ def write_jsonl(docs: Iterable[AnnotatedDocument], path: str | Path) -> int:
         for doc in docs:
             d = doc_to_dict(doc)
             d["meta"] = {k: v for k, v in d["meta"].items() if k != "source"}
-            fh.write(json.dumps(d, ensure_ascii=False) + "\n")
+            fh.write(json_line(d))
             n += 1
     return n
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..errors import ZhibiaoError
-from .escape import printable
+from .escape import json_line, printable
 from .run_files import progress_path
 
 __all__ = ["ProgressLog", "file_digest", "run_fingerprint"]
@@ -112,7 +112,7 @@ class ProgressLog:
         self.out.seek(offset)
         self.log = self.log_path.open("w", encoding="utf-8")
         for e in entries:
-            self.log.write(json.dumps(e, ensure_ascii=False) + "\n")
+            self.log.write(json_line(e))
         self.log.flush()
 
     def _read_log(self) -> list[dict]:
@@ -167,7 +167,7 @@ class ProgressLog:
                                  "crc": zlib.crc32(data)}
         if not self.entries and self.fingerprint is not None:
             entry["fingerprint"] = self.fingerprint
-        self.log.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self.log.write(json_line(entry))
         self.log.flush()
         self.entries += 1
         self.done.add(doc_id)

@@ -42,7 +42,7 @@ from typing import IO, Any, Iterator, Mapping
 from ..errors import OutputWriteError, ZhibiaoError
 from ..records import RECORD_FIELDS
 from .csvcells import csv_cell
-from .escape import printable
+from .escape import json_line, printable
 from .progress import ProgressLog
 from .run_files import progress_path, staging_path, temporary_path
 
@@ -85,7 +85,7 @@ def errors_path_for(output: str | Path) -> str:
 
 def record_line(record: Mapping[str, Any]) -> str:
     """One line of a records JSONL file (``record`` holds the fields in ``RECORD_FIELDS`` order)."""
-    return json.dumps(record, ensure_ascii=False) + "\n"
+    return json_line(record)
 
 
 STATUSES = ("failed", "skipped", "escaped")
@@ -96,8 +96,8 @@ a document whose ``doc_id`` had to be escaped (its records are written, under th
 
 def error_line(doc_id: str, error_type: str, message: str, status: str = "failed") -> str:
     """One line of an errors file (its text escaped with :func:`printable` where needed)."""
-    return json.dumps({"doc_id": printable(doc_id), "error_type": error_type, "message": printable(message),
-                       "status": status}, ensure_ascii=False) + "\n"
+    return json_line({"doc_id": printable(doc_id), "error_type": error_type, "message": printable(message),
+                      "status": status})
 
 
 @contextmanager
