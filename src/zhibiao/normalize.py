@@ -21,9 +21,11 @@ artefacts inside it").
 """
 from __future__ import annotations
 
+from array import array
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Sequence
 
 __all__ = ["Normalized", "normalize", "to_simplified_char", "PINYIN_ARTEFACT"]
 
@@ -55,7 +57,7 @@ class Normalized:
 
     text: str
     original: str
-    index: tuple[int, ...]  # index[i]: offset in `original` of normalised character i
+    index: Sequence[int]  # index[i]: offset in `original` of normalised character i (an int64 array: 8 bytes a character)
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map the normalised span ``[start, end)`` to the original text."""
@@ -79,10 +81,10 @@ class Normalized:
         return a, max(a, b)
 
 
-def _delete(text: str, index: list[int], pattern: re.Pattern[str], keep_first: bool = False) -> tuple[str, list[int]]:
+def _delete(text: str, index: array, pattern: re.Pattern[str], keep_first: bool = False) -> tuple[str, array]:
     """Delete every match of ``pattern`` (all but its first character when ``keep_first``)."""
     out: list[str] = []
-    new_index: list[int] = []
+    new_index = array("q")
     pos = 0
     for m in pattern.finditer(text):
         a, b = m.span()
@@ -98,12 +100,12 @@ def _delete(text: str, index: list[int], pattern: re.Pattern[str], keep_first: b
     return "".join(out), new_index
 
 
-def _repair(text: str, index: list[int]) -> tuple[str, list[int]]:
+def _repair(text: str, index: array) -> tuple[str, array]:
     for pattern, replacement in _REPAIRS:
         if not pattern.search(text):
             continue
         out: list[str] = []
-        new_index: list[int] = []
+        new_index = array("q")
         pos = 0
         for m in pattern.finditer(text):
             a, b = m.span()
@@ -160,11 +162,11 @@ def normalize(text: str) -> Normalized:
     """Normalise ``text`` (see the module docstring) and return it with its offset map."""
     if not isinstance(text, str):
         raise TypeError(f"normalize() expects str, got {type(text).__name__}")
-    index = list(range(len(text)))
+    index = array("q", range(len(text)))
     s, index = _repair(text, index)
     s, index = _delete(s, index, PINYIN_ARTEFACT)
     s, index = _delete(s, index, _CRLF)  # drop the \r of \r\n; a lone \r folds to \n below
     s = s.translate(_FOLD)
     s = s.translate(_T2S_TABLE)
     s, index = _delete(s, index, _SPACE_RUN, keep_first=True)
-    return Normalized(text=s, original=text, index=tuple(index))
+    return Normalized(text=s, original=text, index=index)
