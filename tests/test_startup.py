@@ -86,3 +86,29 @@ def test_every_third_party_import_is_a_declared_dependency():
         if not dists & declared:
             undeclared[name] = sorted(dists)
     assert not undeclared, f"imported but not declared in pyproject.toml: {undeclared}"
+
+
+def _script(path: Path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"_zhibiao_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_startup_benchmark_times_fresh_processes_and_renders_its_target():
+    bench = _script(ROOT / "benchmarks" / "startup.py")
+    timed = bench.time_command([sys.executable, "-c", "pass"], 3)
+    assert len(timed["runs"]) == 3 and timed["min"] <= timed["median"] <= max(timed["runs"])
+    with pytest.raises(SystemExit, match="exited 3"):
+        bench.time_command([sys.executable, "-c", "raise SystemExit(3)"], 1)
+    report = _script(ROOT / "training" / "report.py")
+    row = {"what": "w", "runs": [1.0, 2.0, 4.0], "median": 2.0, "min": 1.0}
+    result = {"command": "c", "machine": "m", "report": {"id": "x", "characters": 10}, "target_s": 3.0,
+              "load_before": [0.1, 0, 0], "load_after": [0.2, 0, 0], "extract": row, "library": row,
+              "torch_import": row, "library_heavy_imports": []}
+    text = "\n".join(report.startup_lines(result))
+    assert "| cold `zhibiao extract` of one report, median wall time | 2.00 s | < 3 s | yes |" in text
+    result["extract"] = {**row, "median": 3.5}
+    assert "| 3.50 s | < 3 s | **no** |" in "\n".join(report.startup_lines(result))
