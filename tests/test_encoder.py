@@ -16,13 +16,16 @@ SHAPE = EncoderShape(vocab_size=97, hidden_size=64, num_layers=2, num_heads=4, i
                      max_positions=40, dropout=0.1)
 
 
-def _bert(shape: EncoderShape):
-    cfg = transformers.BertConfig(
+def _bert_config(shape: EncoderShape):
+    return transformers.BertConfig(
         vocab_size=shape.vocab_size, hidden_size=shape.hidden_size, num_hidden_layers=shape.num_layers,
         num_attention_heads=shape.num_heads, intermediate_size=shape.intermediate_size,
         max_position_embeddings=shape.max_positions, type_vocab_size=1, hidden_dropout_prob=shape.dropout,
         attention_probs_dropout_prob=shape.dropout, pad_token_id=0)
-    return transformers.BertModel(cfg, add_pooling_layer=False)
+
+
+def _bert(shape: EncoderShape):
+    return transformers.BertModel(_bert_config(shape), add_pooling_layer=False)
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +103,29 @@ def test_uneven_heads_are_refused():
     with pytest.raises(ValueError, match="multiple of the number of attention heads"):
         TransformerEncoder(EncoderShape(vocab_size=5, hidden_size=10, num_layers=1, num_heads=3,
                                         intermediate_size=8, max_positions=4, dropout=0.0))
+
+
+def test_training_with_either_encoder_saves_the_same_bytes(tmp_path, monkeypatch):
+    """A tiny training run (dropout on) with the plain encoder and with transformers' BertModel in
+    its place writes byte-identical weights: training is what it was."""
+    import zhibiao.model.modules as modules
+    from zhibiao.io.jsonl import write_jsonl
+    from zhibiao.io.markup import parse_markup
+    from zhibiao.train import load_config, train
+
+    class HFBert(transformers.BertModel):
+        def forward(self, inputs_embeds, padding):  # the plain encoder's call
+            return super().forward(inputs_embeds=inputs_embeds, attention_mask=padding).last_hidden_state
+
+    sentences = ["大佛镇[脱贫户]{I:a}[776户]{Q:a}[1605人]{Q:a},[监测户]{I:b}[94户]{Q:b}[190人]{Q:b}。",
+                 "开发[公益性岗位]{I:a}[132个]{Q:a},其中[光伏公岗]{I:b}[52个]{Q:b}。"]
+    data = tmp_path / "tiny.jsonl"
+    write_jsonl([parse_markup(s, f"s{k}") for k, s in enumerate(sentences)], data)
+    overrides = ["model.hidden_size=32", "model.num_layers=2", "model.num_heads=2", "model.intermediate_size=64",
+                 "model.span_dim=32", "model.link_hidden=32", "model.lex_dim=8", "model.max_len=64",
+                 "model.dropout=0.1", "train.batch_size=2", "train.epochs=3", "data.dev_fraction=0",
+                 "data.exclude_splits=[]", "train.threads=1", f"data.train=[{str(data)!r}]"]
+    train(load_config(None, overrides), tmp_path / "plain", progress=False)
+    monkeypatch.setattr(modules, "TransformerEncoder", lambda shape: HFBert(_bert_config(shape), add_pooling_layer=False))
+    train(load_config(None, overrides), tmp_path / "hf", progress=False)
+    assert (tmp_path / "plain" / "model.safetensors").read_bytes() == (tmp_path / "hf" / "model.safetensors").read_bytes()

@@ -40,6 +40,8 @@ class EncoderShape:
 
 
 class Embeddings(nn.Module):
+    position_ids: torch.Tensor  # a buffer (not saved: the state-dict keys stay BertModel's)
+
     def __init__(self, shape: EncoderShape):
         super().__init__()
         h = shape.hidden_size
