@@ -103,15 +103,10 @@ def main(argv: list[str] | None = None) -> int:
               f"({', '.join(f'{s:.2f}' for s in r['runs'])})")
     print(f"load average before {res['load_before'][0]:.2f}, after {res['load_after'][0]:.2f}; "
           f"heavy libraries imported by the library call: {res['library_heavy_imports'] or 'none'}")
-    out = ROOT / "benchmarks" / "results" / "startup.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {out}")
-    if args.write:
-        sys.path.insert(0, str(ROOT / "training"))
-        from report import render
+    sys.path.insert(0, str(ROOT / "training"))
+    from report import write_result
 
-        render()
+    write_result("startup", res, render_md=args.write)
     return 0
 
 

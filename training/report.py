@@ -108,6 +108,17 @@ def realcv_lines(runs: list[dict]) -> list[str]:
     return lines
 
 
+def write_result(name: str, res: dict, render_md: bool = False) -> Path:
+    """Write a benchmark's result as ``benchmarks/results/NAME.json`` (and render BENCHMARKS.md if asked)."""
+    out = RESULTS / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
+    if render_md:
+        print(render())
+    return out
+
+
 def startup_lines(st: dict) -> list[str]:
     """Start-up time (benchmarks/startup.py): a cold ``zhibiao extract`` of one report and the library's
     first call, each in fresh processes."""
