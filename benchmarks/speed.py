@@ -18,7 +18,6 @@ Results go to ``benchmarks/results/speed.json``; ``--write`` renders BENCHMARKS.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -183,15 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     if len(args.mb) > 1:
         a, b = res["runs"][f"{args.mb[0]:g}MB"], res["runs"][f"{args.mb[-1]:g}MB"]
         res["rss_growth"] = b["peak_rss_mb"] / a["peak_rss_mb"] - 1
-    out = ROOT / "benchmarks/results/speed.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, ensure_ascii=False, indent=2), encoding="utf-8")
-    print(f"wrote {out}")
-    if args.write:
-        sys.path.insert(0, str(ROOT / "training"))
-        from report import render
+    sys.path.insert(0, str(ROOT / "training"))
+    from report import write_result
 
-        render()
+    write_result("speed", res, render_md=args.write)
     return 0
 
 

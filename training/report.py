@@ -1,5 +1,5 @@
-"""Render BENCHMARKS.md from the result files in benchmarks/results/ (written by training/loo.py
-and benchmarks/speed.py). Nothing in BENCHMARKS.md is typed by hand.
+"""Render BENCHMARKS.md from the result files in benchmarks/results/ (written by training/loo.py,
+benchmarks/speed.py and benchmarks/startup.py). Nothing in BENCHMARKS.md is typed by hand.
 
     python training/report.py
 """
@@ -116,6 +116,38 @@ def _pooled_note(run: dict) -> str:
     return " (" + ", ".join(f.replace("fold", "fold ") for f in own) + ")"
 
 
+def write_result(name: str, res: dict, render_md: bool = False) -> Path:
+    """Write a benchmark's result as ``benchmarks/results/NAME.json`` (and render BENCHMARKS.md if asked)."""
+    out = RESULTS / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
+    if render_md:
+        print(render())
+    return out
+
+
+def startup_lines(st: dict) -> list[str]:
+    """Start-up time (benchmarks/startup.py): a cold ``zhibiao extract`` of one report and the library's
+    first call, each in fresh processes."""
+    lines = ["## Start-up", "", f"Command: `{st['command']}` ({st['machine']}); report `{st['report']['id']}` "
+             f"({st['report']['characters']:,} characters) of `annotations/seeds.jsonl`; load average "
+             f"{st['load_before'][0]:.2f} before, {st['load_after'][0]:.2f} after (figures from a busy machine mean little)", "",
+             "| what | runs | median s | min s | every run s |", "|---|---|---|---|---|"]
+    for key in ("extract", "library", "torch_import"):
+        r = st[key]
+        lines.append(f"| `{r['what']}` | {len(r['runs'])} | {r['median']:.2f} | {r['min']:.2f} | "
+                     f"{', '.join(f'{s:.2f}' for s in r['runs'])} |")
+    heavy = st.get("library_heavy_imports")
+    lines.append(f"\nHeavy libraries the library call imported: {', '.join(heavy) if heavy else 'none'} "
+                 "(transformers only loads for a Hugging Face base model).")
+    ok = st["extract"]["median"] < st["target_s"]
+    lines += ["", "| target | measured | goal | met |", "|---|---|---|---|",
+              f"| cold `zhibiao extract` of one report, median wall time | {st['extract']['median']:.2f} s | "
+              f"< {st['target_s']:g} s | {'yes' if ok else '**no**'} |", ""]
+    return lines
+
+
 def render() -> Path:
     loo = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(RESULTS.glob("loo-*.json"))]
     real = sorted((json.loads(p.read_text(encoding="utf-8")) for p in RESULTS.glob("realcv-*.json")),
@@ -204,6 +236,9 @@ def render() -> Path:
             ok = val >= goal if op == ">=" else abs(val) <= goal
             lines.append(f"| {name} | {fmt.format(val)} | {op} {goal:,} | {'yes' if ok else '**no**'} |")
         lines.append("")
+    startup_path = RESULTS / "startup.json"
+    if startup_path.exists():
+        lines += startup_lines(json.loads(startup_path.read_text(encoding="utf-8")))
     out = ROOT / "BENCHMARKS.md"
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return out

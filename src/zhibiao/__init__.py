@@ -5,7 +5,8 @@
     for r in nlp("脱贫户776户1605人"):
         print(r.indicator, r.quantity, r.value, r.unit)
 
-``import zhibiao`` is cheap: torch, transformers and the model load only inside :func:`load`.
+``import zhibiao`` is cheap: torch and the model load only inside :func:`load`; transformers only for
+a model built on a Hugging Face base model.
 Errors: :mod:`zhibiao.errors` (``zhibiao.errors.ZhibiaoError`` is the base of all of them).
 """
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The joint network: one encoder pass per sentence window feeds a BIO tagger and a link scorer.
 
-- Encoder: a small randomly initialised ``BertModel`` over the project's character vocabulary
-  (lexicon features added to its input embeddings), or any Hugging Face encoder given as
+- Encoder: a small randomly initialised BERT-style transformer over the project's character
+  vocabulary (:mod:`zhibiao.model.encoder`, plain torch: what ``transformers.BertModel`` computes,
+  bit for bit; lexicon features added to its input embeddings), or any Hugging Face encoder given as
   ``base_model`` (name or local path), aligned to characters through ``offset_mapping``, with
   the lexicon features added to its output.
 - Tagger: a linear layer over each character, decoded with constrained Viterbi
@@ -18,24 +19,21 @@ from torch import nn
 
 from .characters import N_CHAR_CLASSES
 from .config import ModelConfig
+from .encoder import EncoderShape, TransformerEncoder
 from .featurization import N_BUCKETS, n_pair_features
 from .pointer import PointerHead
 
 
 class CharEncoder(nn.Module):
-    """A from-scratch ``BertModel`` over characters; lexicon features join the input embeddings."""
+    """A from-scratch BERT-style encoder over characters; lexicon features join the input embeddings."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        from transformers import BertConfig, BertModel
-
-        bert_cfg = BertConfig(
-            vocab_size=cfg.vocab_size, hidden_size=cfg.hidden_size, num_hidden_layers=cfg.num_layers,
-            num_attention_heads=cfg.num_heads, intermediate_size=cfg.intermediate_size,
-            max_position_embeddings=cfg.max_len, type_vocab_size=1, hidden_dropout_prob=cfg.dropout,
-            attention_probs_dropout_prob=cfg.dropout, pad_token_id=0,
-        )
-        self.bert = BertModel(bert_cfg, add_pooling_layer=False)
+        self.bert = TransformerEncoder(EncoderShape(
+            vocab_size=cfg.vocab_size, hidden_size=cfg.hidden_size, num_layers=cfg.num_layers,
+            num_heads=cfg.num_heads, intermediate_size=cfg.intermediate_size, max_positions=cfg.max_len,
+            dropout=cfg.dropout,
+        ))
         self.classes = nn.Embedding(N_CHAR_CLASSES, cfg.hidden_size, padding_idx=0) if cfg.char_classes else None
         k = cfg.conv_kernel
         self.conv = nn.Conv1d(cfg.hidden_size, cfg.hidden_size, k, padding=k // 2) if k else None
@@ -49,8 +47,7 @@ class CharEncoder(nn.Module):
         if self.conv is not None:
             mask = batch["attention_mask"].unsqueeze(-1).to(emb.dtype)
             emb = emb + torch.nn.functional.gelu(self.conv((emb * mask).transpose(1, 2))).transpose(1, 2)
-        out = self.bert(inputs_embeds=emb, attention_mask=batch["attention_mask"])
-        return out.last_hidden_state
+        return self.bert(emb, batch["attention_mask"])
 
 
 class PretrainedEncoder(nn.Module):
