@@ -97,6 +97,7 @@ def realcv_lines(runs: list[dict]) -> list[str]:
                      f"{_f(m['quantity_f1'])} | {_f(m['entity_INDICATOR_f1'])} | {_f(m['value_accuracy'])} | "
                      f"{_f(p['link_relaxed_f1'])}{_pooled_note(r)} | {len(r['folds'])} of {r.get('n_folds', len(r['folds']))}"
                      f"{'' if r.get('complete', True) else ' (cut short)'} | {train} |")
+    lines += paired_fold_lines(runs)
     lines += ["", "Commands:", ""] + [f"- `{r['name']}`: `{r['command']}`" for r in runs] + [""]
     head = next((r for r in runs if r["name"] == "default"), None)
     if head:
@@ -105,6 +106,27 @@ def realcv_lines(runs: list[dict]) -> list[str]:
             val = head["mean"].get(key)
             lines.append(f"| mean {label} | {_f(val)} | >= {goal} | {'yes' if val is not None and val >= goal - 1e-9 else '**no**'} |")
         lines.append("")
+    return lines
+
+
+def paired_fold_lines(runs: list[dict]) -> list[str]:
+    """Relaxed link F1 fold by fold, each run against the run named ``default`` on the same folds
+    (a difference under 0.02 is noise until a second training seed agrees)."""
+    head = next((r for r in runs if r["name"] == "default"), None)
+    if head is None:
+        return []
+    names = sorted(head["folds"])
+    base = [head["folds"][f]["metrics"]["link_relaxed_f1"] for f in names]
+    lines = ["", "Fold by fold (relaxed link F1), against `default`:", "",
+             "| run | " + " | ".join(names) + " | mean difference | folds better / worse |",
+             "|---|" + "---|" * (len(names) + 2)]
+    for r in runs:
+        if sorted(r["folds"]) != names:
+            continue
+        vals = [r["folds"][f]["metrics"]["link_relaxed_f1"] for f in names]
+        diff = [v - b for v, b in zip(vals, base)]
+        lines.append(f"| `{r['name']}` | " + " | ".join(_f(v) for v in vals) + f" | {sum(diff) / len(diff):+.3f} | "
+                     f"{sum(d > 0 for d in diff)} / {sum(d < 0 for d in diff)} |")
     return lines
 
 
@@ -125,6 +147,25 @@ def write_result(name: str, res: dict, render_md: bool = False) -> Path:
     if render_md:
         print(render())
     return out
+
+
+def long_document_lines(ld: dict) -> list[str]:
+    """One long single-line report against the same text as many short ones (benchmarks/long_document.py)."""
+    lines = ["## One long document", "",
+             f"Command: `python benchmarks/long_document.py --write` ({ld['machine']}, {ld['threads']} torch thread): "
+             f"{ld['megabytes']:.1f} MB ({ld['characters']:,} characters) of team-written passages as one line, and the "
+             f"same text as {ld['short_documents']:,} documents; each side in a fresh process.", "",
+             "| side | wall s | CPU s | s / MB | records | peak RSS MB |", "|---|---|---|---|---|---|"]
+    for side in ("long", "short"):
+        r = ld[side]
+        lines.append(f"| {side} | {r['seconds']:.1f} | {r['cpu_seconds']:.1f} | {r['seconds_per_mb']:.2f} | "
+                     f"{r['records']:,} | {r['peak_rss_mb']:,.0f} |")
+    ratio, peak = ld["long_over_short_cpu_per_mb"], ld["long"]["peak_rss_mb"]
+    lines += ["", "| target | measured | goal | met |", "|---|---|---|---|",
+              f"| CPU time per MB, one long document over many short ones | {ratio:.2f}× | <= 2× | {'yes' if ratio <= 2 else '**no**'} |",
+              f"| peak memory of the long document | {peak:,.0f} MB | < 2,048 MB | {'yes' if peak < 2048 else '**no**'} |",
+              f"| the same records either way | {ld['same_records']} | True | {'yes' if ld['same_records'] else '**no**'} |", ""]
+    return lines
 
 
 def startup_lines(st: dict) -> list[str]:
@@ -239,6 +280,9 @@ def render() -> Path:
     startup_path = RESULTS / "startup.json"
     if startup_path.exists():
         lines += startup_lines(json.loads(startup_path.read_text(encoding="utf-8")))
+    long_path = RESULTS / "long_document.json"
+    if long_path.exists():
+        lines += long_document_lines(json.loads(long_path.read_text(encoding="utf-8")))
     out = ROOT / "BENCHMARKS.md"
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return out
