@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shlex
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -237,7 +238,7 @@ def _report(args, docs, folds, jobs, seconds, shared_model, t_all, complete: boo
     from loo import code_version  # training/loo.py
 
     results["code"] = code_version()
-    results["command"] = " ".join(["python", "training/realcv.py"] + (argv_echo(args)))
+    results["command"] = shlex.join(["python", "training/realcv.py"] + argv_echo(args))
     out = args.results / f"realcv-{args.name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=float), encoding="utf-8")
