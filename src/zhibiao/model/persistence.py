@@ -51,7 +51,9 @@ def save_model_folder(model, path: str | Path) -> Path:
     config = {VERSION_KEY: __version__, **model.cfg.to_dict()}
     (path / "config.json").write_text(json.dumps(config, ensure_ascii=False, indent=2), encoding="utf-8")
     state = {k: v.detach().cpu().contiguous() for k, v in model.net.state_dict().items()}
-    save_file(state, str(path / "model.safetensors"), metadata={"format": "pt", "library": "zhibiao"})
+    # one metadata key: safetensors writes its metadata map in a random order, so two keys would make
+    # the same weights different bytes from run to run (the library version is in config.json)
+    save_file(state, str(path / "model.safetensors"), metadata={"format": "pt"})
     if model.vocab is not None:
         model.vocab.save(path / "vocab.txt")
     if model.tokenizer is not None:
