@@ -453,3 +453,14 @@ def test_line_break_characters_in_an_id_stay_on_one_line(tmp_path):
         for line in path.read_text(encoding="utf-8").splitlines():
             json.loads(line)
     assert {json.loads(l)["doc_id"] for l in out.read_text(encoding="utf-8").splitlines()} == {weird}
+
+
+def test_normalize_output_keeps_one_document_a_line(tmp_path):
+    """`zhibiao normalize` writes JSONL through the same line writer: a U+2028 in a page's text does
+    not split its line for a line-splitting reader."""
+    src = tmp_path / "page.txt"
+    src.write_text("脱贫户776户\u2028监测户94户。", encoding="utf-8")
+    out = tmp_path / "norm.jsonl"
+    assert main(["normalize", str(src), "-o", str(out)]) == 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1 and "\u2028" in json.loads(lines[0])["text"]

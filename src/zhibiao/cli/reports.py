@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import sys
 
 from ..errors import ZhibiaoError
+from ..io.escape import json_line
 from .options import input_path, non_negative_int, output_file
 
 EXTRACT_EXIT_STATUS = """\
@@ -156,8 +156,7 @@ def cmd_normalize(args: argparse.Namespace) -> int:
                 print(f"error: {doc}", file=sys.stderr)
                 continue
             n = normalize(doc.text)
-            out.write(json.dumps({"doc_id": doc.doc_id, "encoding": doc.encoding, "text": n.text},
-                                 ensure_ascii=False) + "\n")
+            out.write(json_line({"doc_id": doc.doc_id, "encoding": doc.encoding, "text": n.text}))
     finally:
         if out is not sys.stdout:
             out.close()
