@@ -13,7 +13,8 @@
    (three interleaved rounds, in one process with 2 torch threads).
 4. int8 dynamic quantisation: speed, and link F1 on the held-out authored split against fp32.
 
-Results go to ``benchmarks/results/speed.json``; ``--write`` renders BENCHMARKS.md.
+Results go to ``benchmarks/results/speed.json`` (``--name NAME``: ``NAME.json``, e.g. for another
+model); ``--write`` renders BENCHMARKS.md.
 """
 from __future__ import annotations
 
@@ -153,10 +154,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     ap.add_argument("--mb", nargs="+", type=float, default=[5, 50])
+    ap.add_argument("--name", default="speed",
+                    help="results go to benchmarks/results/NAME.json (BENCHMARKS.md renders speed.json: the shipped model)")
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args(argv)
     res: dict = {"machine": f"{platform.machine()}, Python {platform.python_version()}, {len(os.sched_getaffinity(0))} CPU cores",
-                 "command": "python benchmarks/speed.py" + (f" --model {args.model}" if args.model else ""), "runs": {}}
+                 "command": "python benchmarks/speed.py" + (f" --model {args.model}" if args.model else "")
+                 + (f" --mb {' '.join(f'{m:g}' for m in args.mb)}" if args.mb != [5, 50] else "")
+                 + (f" --name {args.name}" if args.name != "speed" else ""), "runs": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for mb in args.mb:
             archive = Path(tmp) / f"reports-{mb:g}mb.zip"
@@ -185,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT / "training"))
     from report import write_result
 
-    write_result("speed", res, render_md=args.write)
+    write_result(args.name, res, render_md=args.write)
     return 0
 
 

@@ -164,3 +164,36 @@ def test_default_linker_is_candidates_and_has_no_pointer(tmp_path):
     text = "全镇脱贫户776户1605人。"
     a, b = model.predict_documents([text])[0], loaded.predict_documents([text])[0]
     assert [(s.start, s.end, s.label, s.score) for s in a.spans] == [(s.start, s.end, s.label, s.score) for s in b.spans]
+
+
+# ---- place names (zhibiao.model.places) ---------------------------------------------------------
+
+def test_place_names_and_kinds_of_place():
+    from zhibiao.model.places import is_place_name
+
+    for name in ("瓦额村", "保华镇", "杨柳街道", "通仙乡", "肖庄社区"):
+        assert is_place_name(name), name
+    for kind in ("贫困村", "行政村", "深度贫困村", "非贫困村", "乡镇", "自然村", "示范村", "脱贫户", "村", "镇", "光伏电站"):
+        assert not is_place_name(kind), kind
+
+
+def test_a_place_name_is_never_the_pointers_pick():
+    from zhibiao.model.places import is_place_name
+    from zhibiao.model.pointer import _without_place_names
+
+    text = "瓦额村脱贫户61户"  # the place at 0..2, the group at 3..5, the quantity at 6..8
+    allowed = torch.ones(1, len(text), dtype=torch.bool)
+    allowed[0, 6:] = False
+    start, end = torch.zeros(1, len(text)), torch.zeros(1, len(text))
+    start[0, 0], end[0, 2] = 9.0, 9.0   # the place scores best
+    start[0, 3], end[0, 5] = 7.0, 7.0   # the group next
+    none = torch.tensor([[-5.0, -5.0]])
+    decoded = decode_pointer(start, end, none, allowed, 16)
+    assert decoded[0].tolist() == [0] and decoded[1].tolist() == [2]
+    first, last, _ = _without_place_names([text], [0], (start, end, none, allowed), decoded, 16)
+    assert (first.tolist(), last.tolist()) == ([3], [5])
+    # nothing but places in the sentence: no link rather than a place
+    start[0, 3], end[0, 5] = 0.0, 0.0
+    first, last, _ = _without_place_names([text], [0], (start, end, none, allowed), decoded, 16)
+    picked = None if int(first[0]) < 0 else text[int(first[0]):int(last[0]) + 1]
+    assert picked is None or not is_place_name(picked)

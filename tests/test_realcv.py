@@ -68,3 +68,26 @@ def test_realcv_trains_one_model_per_fold_and_scores_held_out_documents(tmp_path
     other = [a if a != "tiny" else "tiny3" for a in args] + ["--set", "train.seed=99", "--only", "1", "--reuse", "tiny"]
     with pytest.raises(SystemExit, match="differ"):
         realcv.main(other)
+
+
+def test_ensemble_of_scores_the_vote_of_earlier_runs_fold_models(tmp_path):
+    docs = [parse_markup(p, f"R{k}") for k, p in enumerate(PAGES)]
+    real = tmp_path / "real.jsonl"
+    write_jsonl(docs, real)
+    config = tmp_path / "cfg.yaml"
+    config.write_text(f"data:\n  train: [{json.dumps(str(real))}]\n", encoding="utf-8")
+    base = ["--config", str(config), "--real", str(real), "--corrections", str(tmp_path / "none.jsonl"),
+            "--folds", "2", "--jobs", "1", "--results", str(tmp_path / "results")]
+    for s in TINY:
+        base += ["--set", s]
+    for seed in (1, 2):
+        assert realcv.main(base + ["--set", f"train.seed={seed}", "--name", f"s{seed}",
+                                   "--models", str(tmp_path / f"m{seed}")]) == 0
+    assert realcv.main(base + ["--name", "pair", "--ensemble-of", str(tmp_path / "m1"), str(tmp_path / "m2")]) == 0
+    pair = json.loads((tmp_path / "results" / "realcv-pair.json").read_text(encoding="utf-8"))
+    assert set(pair["folds"]) == {"fold0", "fold1"} and "--ensemble-of" in pair["command"]
+    # one folder: the fold models alone, scored as their own run scored them
+    assert realcv.main(base + ["--name", "one", "--ensemble-of", str(tmp_path / "m1")]) == 0
+    one = json.loads((tmp_path / "results" / "realcv-one.json").read_text(encoding="utf-8"))
+    s1 = json.loads((tmp_path / "results" / "realcv-s1.json").read_text(encoding="utf-8"))
+    assert one["mean"] == s1["mean"]

@@ -1,6 +1,6 @@
 """Leave-one-document-out over the five seed reports, plus the held-out authored split.
 
-    python training/loo.py --config training/default.yaml [--set key=value ...] [--name base] [--write]
+    python training/loo.py --config training/default.yaml [--set key=value ...] [--name base] [--jobs 2] [--write]
 
 For each seed: train on everything but that seed (the held-out authored passages are never
 trained on), evaluate on the seed; then train on all seeds + the authored train split and
@@ -14,6 +14,7 @@ import argparse
 import json
 import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ sys.path.insert(0, str(ROOT / "src"))
 #: also enters the dev score that picks the best epoch, so a fresh run can, rarely, keep another
 #: epoch; for the shipped model's fold the weights were checked equal.)
 DECODING_KEYS = ("model.indicator_bias", "model.snap_quantities", "model.add_missed_quantities",
-                 "train.tune_indicator_bias")
+                 "model.skip_place_names", "train.tune_indicator_bias")
 
 KEYS = ["quantity_f1", "entity_INDICATOR_f1", "link_strict_f1", "link_relaxed_f1", "value_accuracy",
         "type_accuracy", "link_ece"]
@@ -86,6 +87,33 @@ def fold_model(cfg, folder: Path | None):
     return res.model, time.time() - t0, res.metrics
 
 
+def _train_fold(config: str, overrides: list[str], folder: str) -> float:
+    """Train one fold's model in a worker process (saved to ``folder`` with its key); its seconds."""
+    from zhibiao.train import load_config
+
+    return fold_model(load_config(config, overrides), Path(folder))[1]
+
+
+def _train_in_processes(args, folds, models: Path) -> dict[str, float]:
+    """Train the folds ``args.jobs`` at a time (folds whose saved model has the same key are left to
+    be reused); the training seconds of those trained."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from zhibiao.train import load_config
+
+    todo = {}
+    for fold, _, extra in folds:
+        folder = models / fold
+        key = _training_key(load_config(args.config, list(args.set) + extra))
+        if not ((folder / "loo_key.json").exists()
+                and json.loads((folder / "loo_key.json").read_text(encoding="utf-8")) == key):
+            todo[fold] = list(args.set) + extra
+    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn")) as pool:
+        futures = {fold: pool.submit(_train_fold, args.config, o, str(models / fold)) for fold, o in todo.items()}
+        return {fold: fut.result() for fold, fut in futures.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     import torch
 
@@ -102,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", metavar="DIR",
                     help="save each fold's model to DIR/<fold>; a later run whose config differs only in "
                          "decoding keys (%s) reuses it instead of training" % ", ".join(DECODING_KEYS))
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="folds trained at once, in processes (each with the config's train.threads)")
     ap.add_argument("--predictions", metavar="DIR",
                     help="also write each fold's predictions to DIR/<fold>.jsonl (project JSONL; see training/errors.py)")
     args = ap.parse_args(argv)
@@ -122,9 +152,15 @@ def main(argv: list[str] | None = None) -> int:
                                     if Path(args.config).is_relative_to(ROOT) else args.config]
                                    + [x for s in args.set for x in ("--set", s)] + ["--name", args.name]
                                    + (["--only", *args.only] if args.only else []))}
+    models = Path(args.models) if args.models else None
+    if args.jobs > 1:
+        models = models or Path(tempfile.mkdtemp(prefix="loo-"))
+        trained = _train_in_processes(args, folds, models)
     for fold, docs, extra in folds:
         cfg = load_config(args.config, list(args.set) + extra)
-        model, secs, fold_metrics = fold_model(cfg, Path(args.models) / fold if args.models else None)
+        model, secs, fold_metrics = fold_model(cfg, models / fold if models else None)
+        if args.jobs > 1 and fold in trained:  # trained by this run (in a process), not an earlier one
+            secs, fold_metrics["reused"] = trained[fold], False
         texts, ids = [d.text for d in docs], [d.id for d in docs]
         preds = model.predict_documents(texts, ids)
         m = evaluate(docs, preds, model.taxonomy)

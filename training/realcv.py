@@ -2,6 +2,7 @@
 
     python training/realcv.py --config training/default.yaml [--set key=value ...] --name NAME \
         [--folds 6] [--only 0 3] [--jobs 2] [--models DIR] [--predictions DIR] [--write]
+    python training/realcv.py --config training/default.yaml --name NAME --ensemble-of DIR DIR [...]
 
 The real documents (``--real``, default ``../shared/real/real.jsonl`` beside the repository, with
 the stand-off corrections of ``--corrections`` applied) are split by document into ``--folds``
@@ -15,7 +16,9 @@ Results go to ``benchmarks/results/realcv-<name>.json``: per fold, the mean over
 headline), and the pooled scores over all real documents; ``--write`` renders BENCHMARKS.md.
 ``--only`` with ``--reuse NAME`` completes a run from the folds of an earlier one (same resolved
 config, training data, folds and corrections, checked): training is deterministic at a fixed thread count, so a
-fold trained again would give the same figures.
+fold trained again would give the same figures. ``--ensemble-of`` trains nothing: it scores, fold by
+fold, the vote of the fold models that earlier runs kept with ``--models`` (runs of training seeds
+s, s + 1, ...: the networks ``model.ensemble`` trains), the decoding bias chosen on the fold's dev split.
 """
 from __future__ import annotations
 
@@ -95,14 +98,42 @@ def _trains_on(config: str, overrides: list[str], ids: set[str]) -> bool:
     return any(d.id in ids for d in train_docs + dev_docs)
 
 
-def _score(model_dir: Path, docs, threads: int, predictions: Path | None, name: str):
+def _dev_documents(config: str, overrides: list[str]):
+    """The dev split, the bias candidates and the model section of a fold's training config."""
+    from zhibiao.train import load_config, training_documents
+
+    cfg = load_config(config, overrides)
+    return training_documents(cfg, ROOT)[2], [float(b) for b in cfg.train.tune_indicator_bias or []], cfg.model
+
+
+def _load(model_dir, dev):
+    """The model of ``model_dir``; for a list of folders, their ensemble with the run's decoding keys
+    (training/loo.py's DECODING_KEYS) and the decoding bias chosen on the dev split, as
+    ``zhibiao.train`` chooses it (``dev``: what :func:`_dev_documents` gives)."""
+    from loo import DECODING_KEYS  # training/loo.py
+    from zhibiao.model.core import ZhibiaoModel
+    from zhibiao.train import tune_indicator_bias
+
+    if not isinstance(model_dir, list):
+        return ZhibiaoModel.from_pretrained(model_dir)
+    model = ZhibiaoModel.ensemble([ZhibiaoModel.from_pretrained(d) for d in model_dir])
+    docs, biases, model_cfg = dev
+    for key in DECODING_KEYS:
+        section, name = key.split(".")
+        if section == "model":
+            setattr(model.cfg, name, getattr(model_cfg, name))
+    if docs and biases:
+        tune_indicator_bias(model, docs, biases)
+    return model
+
+
+def _score(model_dir, docs, threads: int, predictions: Path | None, name: str, dev=None):
     import torch
 
     from zhibiao.evaluate import evaluate
-    from zhibiao.model.core import ZhibiaoModel
 
     torch.set_num_threads(threads)
-    model = ZhibiaoModel.from_pretrained(model_dir)
+    model = _load(model_dir, dev)
     preds = model.predict_documents([d.text for d in docs], [d.id for d in docs])
     if predictions is not None:
         from zhibiao.io.convert import write_any
@@ -133,6 +164,10 @@ def parse_args(argv):
     ap.add_argument("--reuse", metavar="NAME",
                     help="take the folds this run does not run (--only) from realcv-NAME.json, if that run trained "
                          "the same resolved config on the same folds (the mean is then over all; pooled over this run's)")
+    ap.add_argument("--ensemble-of", type=Path, nargs="+", metavar="DIR",
+                    help="train nothing: score, per fold, the ensemble of DIR/fold<k> of earlier runs' --models "
+                         "(trained with train.seed, train.seed + 1, ...: what model.ensemble trains), the "
+                         "decoding bias chosen on the fold's dev split as training chooses it")
     ap.add_argument("--write", action="store_true", help="render BENCHMARKS.md afterwards")
     return ap.parse_args(argv)
 
@@ -172,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
         folder = models / ("shared" if shared_model else f"fold{f}")
         jobs[f] = (args.set + extra, folder)
     to_train = {}
-    if shared_model and args.baseline_model:
+    if args.ensemble_of:
+        jobs = {f: (o, [d / f"fold{f}" for d in args.ensemble_of]) for f, (o, _) in jobs.items()}
+    elif shared_model and args.baseline_model:
         jobs = {f: (o, args.baseline_model) for f, (o, _) in jobs.items()}
     else:
         for f, (overrides, folder) in jobs.items():
@@ -214,9 +251,10 @@ def _report(args, docs, folds, jobs, seconds, shared_model, t_all, complete: boo
                "shared_model": shared_model, "baseline_model": str(args.baseline_model) if args.baseline_model else None,
                "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads"}
     all_docs, all_preds = [], []
-    for f, (_, folder) in jobs.items():
+    for f, (overrides, folder) in jobs.items():
         fold_docs = [by_id[i] for i in folds[f]]
-        preds, m = _score(Path(folder), fold_docs, threads, args.predictions, f"fold{f}")
+        dev = _dev_documents(args.config, overrides) if isinstance(folder, list) else None
+        preds, m = _score(folder, fold_docs, threads, args.predictions, f"fold{f}", dev)
         all_docs += fold_docs
         all_preds += preds
         results["folds"][f"fold{f}"] = {"ids": folds[f], "metrics": {k: m.get(k) for k in KEYS},
@@ -266,6 +304,8 @@ def argv_echo(args) -> list[str]:
         out += ["--baseline-model", str(args.baseline_model)]
     if args.reuse:
         out += ["--reuse", args.reuse]
+    if args.ensemble_of:
+        out += ["--ensemble-of", *map(str, args.ensemble_of)]
     if args.corrections != DEFAULT_CORRECTIONS:
         out += ["--corrections", str(args.corrections)]
     return out

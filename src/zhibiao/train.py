@@ -13,6 +13,7 @@ same metrics on CPU.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import logging
 import random
@@ -269,6 +270,22 @@ def _build_model(cfg: TrainingConfig, taxonomy, texts: Sequence[str], device: st
                                local_files_only=cfg.train.local_files_only, device=device)
 
 
+def _fit_members(cfg: TrainingConfig, taxonomy, train_ds, dev_docs: Sequence[AnnotatedDocument], device: str,
+                 progress: bool):
+    """The trained model and each network's history: ``model.ensemble`` networks, network ``k`` trained
+    with seed ``train.seed + k`` exactly as a run of that seed alone would train it."""
+    from .model.core import ZhibiaoModel
+
+    models, histories = [], []
+    for k in range(cfg.model.ensemble):
+        tc = dataclasses.replace(cfg.train, seed=cfg.train.seed + k)
+        if k:
+            _start(tc)  # network 0 trains on the seeding of the run's start (bit-identical to before)
+        models.append(_build_model(cfg, taxonomy, train_ds["text"], device))
+        histories.append(_fit(models[-1], train_ds, dev_docs, tc, progress))
+    return (models[0] if len(models) == 1 else ZhibiaoModel.ensemble(models)), histories
+
+
 def _dev_metrics(model, dev_docs: Sequence[AnnotatedDocument], tc: TrainConfig) -> dict[str, Any]:
     """The decoding bias chosen on dev (``train.tune_indicator_bias``) and the dev metrics."""
     from .evaluate import evaluate
@@ -308,10 +325,9 @@ def train(cfg: TrainingConfig | Mapping[str, Any], output: str | Path | None = N
     docs, train_docs, dev_docs = training_documents(cfg, base_dir)
     taxonomy = Taxonomy.load(extend=cfg.data_paths("taxonomy", base_dir) or None)
     train_ds, n_real = training_windows(cfg, train_docs, taxonomy)
-    model = _build_model(cfg, taxonomy, train_ds["text"], device)
-    history = _fit(model, train_ds, dev_docs, cfg.train, progress)
+    model, history = _fit_members(cfg, taxonomy, train_ds, dev_docs, device, progress)
     metrics: dict[str, Any] = {
-        "history": history,
+        "history": history[0] if len(history) == 1 else history,
         "n_train_documents": len(train_docs), "n_dev_documents": len(dev_docs),
         "n_train_windows": n_real, "n_generated_windows": len(train_ds) - n_real,
         "train_seconds": round(time.time() - t0, 1),

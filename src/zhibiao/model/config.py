@@ -55,6 +55,10 @@ class ModelConfig:
     pointer_max_len: int = field(default=16, metadata=_at_least(1))  # longest indicator the pointer decodes
     pointer_hidden: int = field(default=64, metadata=_at_least(1))
     pointer_detach_tags: bool = True  # the tagger's INDICATOR probabilities reach the pointer without gradient
+    skip_place_names: bool = False  # pointer decoding: a place name (某某村, 某某镇) is never a quantity's indicator (zhibiao.model.places)
+    # networks trained with seeds train.seed, train.seed + 1, ... that vote at prediction (their mean
+    # tag and pointer log-probabilities): each one more costs its training time and its share of the speed
+    ensemble: int = field(default=1, metadata=_at_least(1))
     tags: tuple[str, ...] = field(default=TAGS, metadata=DERIVED)
     # HF config of a pretrained encoder
     encoder_config: dict[str, Any] = field(default_factory=dict, metadata=DERIVED)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import dataclasses
 import time
 import warnings
 from dataclasses import dataclass
@@ -82,17 +83,44 @@ class WindowPrediction:
 
 class ZhibiaoModel:
     def __init__(self, cfg: ModelConfig, net: ZhibiaoNet, vocab: CharVocab | None, lexicon: Lexicon | None,
-                 taxonomy: Taxonomy, tokenizer=None, device: str = "cpu"):
+                 taxonomy: Taxonomy, tokenizer=None, device: str = "cpu", members: Sequence[ZhibiaoNet] = ()):
         self.cfg, self.net, self.vocab, self.lexicon = cfg, net, vocab, lexicon
         self.taxonomy, self.tokenizer = taxonomy, tokenizer
+        #: further networks of an ensemble (same inputs, other training seeds): they vote with ``net``
+        self.members = list(members)
         self.featurizer = Featurizer(cfg, vocab, lexicon, tokenizer)
         self.device = torch.device(device)
-        self.net.to(self.device)
+        cats = None
         if lexicon is not None and cfg.lexicon:
             cats = [0] * lexicon.n_words
             for wid, cid in lexicon.words.values():
                 cats[wid] = cid
-            self.net.word_category = torch.tensor(cats, dtype=torch.long, device=self.device)
+        for n in self.nets:
+            n.to(self.device)
+            if cats is not None:
+                n.word_category = torch.tensor(cats, dtype=torch.long, device=self.device)
+
+    @property
+    def nets(self) -> list[ZhibiaoNet]:
+        """The networks that vote: ``net`` and the ensemble's further ``members``."""
+        return [self.net, *self.members]
+
+    @classmethod
+    def ensemble(cls, models: Sequence["ZhibiaoModel"]) -> "ZhibiaoModel":
+        """One model whose networks vote (mean tag and boundary log-probabilities): models trained
+        on the same data with other seeds. Their inputs must agree (config, vocabulary, lexicon,
+        taxonomy); the first one's decoding settings are used."""
+        first, *rest = models
+        for m in rest:
+            same = (_shape(m.cfg) == _shape(first.cfg) and _tokens(m.vocab) == _tokens(first.vocab)
+                    and (m.lexicon is None) == (first.lexicon is None)
+                    and (m.lexicon is None or m.lexicon.words == first.lexicon.words)
+                    and m.taxonomy.to_yaml() == first.taxonomy.to_yaml() and m.tokenizer is None and first.tokenizer is None)
+            if not same:
+                raise ValueError("ensemble members differ in their config, vocabulary, lexicon or taxonomy")
+        nets = [n for m in models for n in m.nets]
+        return cls(dataclasses.replace(first.cfg, ensemble=len(nets)), nets[0], first.vocab, first.lexicon,
+                   first.taxonomy, first.tokenizer, device=str(first.device), members=nets[1:])
 
     # ---- creation ------------------------------------------------------------------------
     @classmethod
@@ -130,7 +158,9 @@ class ZhibiaoModel:
     @classmethod
     def from_pretrained(cls, path: str | Path, device: str = "cpu", *, local_files_only: bool = True) -> "ZhibiaoModel":
         """Load a model folder. Never touches the network; only safetensors weights are read."""
-        return cls(*load_model_folder(path), device=device)
+        parts = load_model_folder(path)
+        return cls(parts.cfg, parts.net, parts.vocab, parts.lexicon, parts.taxonomy, parts.tokenizer,
+                   device=device, members=parts.members)
 
     # ---- inference -----------------------------------------------------------------------
     def _to(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -141,11 +171,15 @@ class ZhibiaoModel:
         """Tag and link a batch of normalised windows (each at most ``cfg.max_len`` characters)."""
         if not texts:
             return []
-        if self.net.training:
-            self.net.eval()
+        for n in self.nets:
+            if n.training:
+                n.eval()
         alias_ends = [] if self.cfg.alias_candidates and self.lexicon is not None else None
         batch = self._to(self.featurizer.texts(texts, pad_multiple=PAD_MULTIPLE, alias_ends=alias_ends))
-        states, logits = self.net.encode(batch)
+        encoded = [n.encode(batch) for n in self.nets]
+        states, logits = encoded[0]
+        if len(encoded) > 1:  # an ensemble: the mean of the tag log-probabilities
+            logits = torch.stack([torch.log_softmax(lg.float(), -1) for _, lg in encoded]).mean(0)
         lengths = [len(t) for t in texts]
         tag_seqs = viterbi(logits.cpu(), lengths, tag_bias(self.cfg.indicator_bias))
         probs = torch.softmax(logits.float(), dim=-1).cpu().numpy().astype(np.float64)
@@ -164,7 +198,7 @@ class ZhibiaoModel:
             from .pointer import pointer_predictions
 
             return [WindowPrediction(spans=sp, links=lk) for sp, lk in
-                    pointer_predictions(self.net, self.cfg, texts, batch, states, logits, spans_per)]
+                    pointer_predictions(self.nets, self.cfg, texts, batch, encoded, spans_per)]
         qs = [[(s, e) for s, e, lab, _ in sp if lab == "QUANTITY"] for sp in spans_per]
         ins = [[(s, e) for s, e, lab, _ in sp if lab == "INDICATOR"] for sp in spans_per]
         if self.cfg.alias_candidates:  # untagged taxonomy aliases are candidates too
@@ -176,6 +210,9 @@ class ZhibiaoModel:
             return out
         links = self._to(self.featurizer.links(texts, qs, ins))
         link_probs = torch.softmax(self.net.link_logits(states, links).float(), dim=-1).cpu()
+        if self.members:  # an ensemble: the mean of the networks' link probabilities
+            link_probs = torch.stack([link_probs] + [torch.softmax(n.link_logits(st, links).float(), dim=-1).cpu()
+                                                     for n, (st, _) in zip(self.members, encoded[1:])]).mean(0)
         row = 0
         for b in range(len(texts)):
             spans = spans_per[b]
@@ -254,5 +291,18 @@ class ZhibiaoModel:
         with warnings.catch_warnings():  # torch 2.13 flags its quantised-tensor API as deprecated
             warnings.filterwarnings("ignore", message=".*quantiz.*deprecated", category=UserWarning)
             warnings.filterwarnings("ignore", category=DeprecationWarning)
-            self.net = torch.ao.quantization.quantize_dynamic(self.net, {torch.nn.Linear}, dtype=torch.qint8)
+            self.net, *self.members = [torch.ao.quantization.quantize_dynamic(n, {torch.nn.Linear}, dtype=torch.qint8)
+                                       for n in self.nets]
         return self
+
+
+def _shape(cfg: ModelConfig) -> dict:
+    """The fields of a config that decide a network's inputs and outputs (not its decoding)."""
+    d = cfg.to_dict()
+    for k in ("indicator_bias", "ensemble"):
+        d.pop(k, None)
+    return d
+
+
+def _tokens(vocab: CharVocab | None) -> list[str] | None:
+    return None if vocab is None else vocab.tokens

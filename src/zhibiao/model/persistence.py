@@ -40,6 +40,7 @@ class ModelParts(NamedTuple):
     lexicon: Lexicon | None
     taxonomy: Taxonomy
     tokenizer: Any
+    members: list[ZhibiaoNet]  # an ensemble's further networks (config ``ensemble``), else empty
 
 
 def save_model_folder(model, path: str | Path) -> Path:
@@ -48,9 +49,10 @@ def save_model_folder(model, path: str | Path) -> Path:
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    config = {VERSION_KEY: __version__, **model.cfg.to_dict()}
+    config = {VERSION_KEY: __version__, **model.cfg.to_dict(), "ensemble": len(model.nets)}
     (path / "config.json").write_text(json.dumps(config, ensure_ascii=False, indent=2), encoding="utf-8")
-    state = {k: v.detach().cpu().contiguous() for k, v in model.net.state_dict().items()}
+    state = {f"{_prefix(i)}{k}": v.detach().cpu().contiguous()
+             for i, net in enumerate(model.nets) for k, v in net.state_dict().items()}
     # one metadata key: safetensors writes its metadata map in a random order, so two keys would make
     # the same weights different bytes from run to run (the library version is in config.json)
     save_file(state, str(path / "model.safetensors"), metadata={"format": "pt"})
@@ -76,9 +78,17 @@ def load_model_folder(path: str | Path) -> ModelParts:
             raise ModelLoadError(f"{path}: missing lexicon.json (the config has lexicon features on)")
         lexicon = Lexicon.load(path / "lexicon.json")
     net, vocab, tokenizer = _empty_network(cfg, path)
-    _load_weights(net, weights)
-    net.eval()
-    return ModelParts(cfg, net, vocab, lexicon, taxonomy, tokenizer)
+    nets = [net] + [_empty_network(cfg, path)[0] for _ in range(cfg.ensemble - 1)]
+    _load_weights(nets, weights)
+    for n in nets:
+        n.eval()
+    return ModelParts(cfg, net, vocab, lexicon, taxonomy, tokenizer, nets[1:])
+
+
+def _prefix(member: int) -> str:
+    """The weight-name prefix of an ensemble's network ``member`` (none for the first: a single
+    network's file is as it always was)."""
+    return f"members.{member}." if member else ""
 
 
 def saved_version(path: str | Path) -> str | None:
@@ -144,8 +154,9 @@ def _empty_network(cfg: ModelConfig, path: Path) -> tuple[ZhibiaoNet, CharVocab 
     return ZhibiaoNet(cfg, CharEncoder(cfg)), vocab, None
 
 
-def _load_weights(net: ZhibiaoNet, weights: Path) -> None:
-    """Load ``weights`` (safetensors only) into ``net``, naming missing, unexpected or misshapen tensors."""
+def _load_weights(nets: list[ZhibiaoNet], weights: Path) -> None:
+    """Load ``weights`` (safetensors only) into ``nets`` (one, or an ensemble's), naming missing,
+    unexpected or misshapen tensors."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -153,7 +164,7 @@ def _load_weights(net: ZhibiaoNet, weights: Path) -> None:
         state = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelLoadError(f"{weights}: not a readable safetensors file ({exc})") from None
-    expected = net.state_dict()
+    expected = {f"{_prefix(i)}{k}": v for i, net in enumerate(nets) for k, v in net.state_dict().items()}
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     if missing or unexpected:
@@ -163,4 +174,10 @@ def _load_weights(net: ZhibiaoNet, weights: Path) -> None:
            for k, v in expected.items() if tuple(state[k].shape) != tuple(v.shape)]
     if bad:
         raise ModelLoadError(f"{weights}: wrong tensor shapes for config.json: " + "; ".join(bad[:5]))
-    net.load_state_dict(state)
+    for i, net in enumerate(nets):
+        own = {k: v for k, v in state.items() if _member_of(k) == i}
+        net.load_state_dict({k[len(_prefix(i)):]: v for k, v in own.items()})
+
+
+def _member_of(key: str) -> int:
+    return int(key.split(".")[1]) if key.startswith("members.") else 0

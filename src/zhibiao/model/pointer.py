@@ -16,7 +16,8 @@ matrix products per window and lookups per (quantity, position): no ``(NQ, L, d)
 
 Decoding (:func:`decode_pointer`) takes the best ``(start, end)``: ``start <= end``, at most
 ``pointer_max_len`` characters, every character inside the quantity's sentence and in no quantity;
-"none" when its score (start none + end none) is higher. A found span becomes the link and, where
+"none" when its score (start none + end none) is higher; a place name is never the span
+(``skip_place_names``: :mod:`zhibiao.model.places`). A found span becomes the link and, where
 the tagger did not tag that span, an INDICATOR span of the prediction; tagger INDICATOR spans that
 overlap a found span are dropped (this linker never links them).
 """
@@ -180,6 +181,27 @@ def pointer_loss(start: torch.Tensor, end: torch.Tensor, none: torch.Tensor, all
     return (losses[0] + losses[1]) / 2
 
 
+def boundary_log_probs(start: torch.Tensor, end: torch.Tensor, none: torch.Tensor, allowed: torch.Tensor
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The start and the end log-probabilities over ``[none, positions]``, each ``(NQ, 1 + L)``;
+    positions outside ``allowed`` are ``-inf``."""
+    ls = torch.log_softmax(torch.cat([none[:, :1], start.masked_fill(~allowed, float("-inf"))], 1).float(), 1)
+    le = torch.log_softmax(torch.cat([none[:, 1:2], end.masked_fill(~allowed, float("-inf"))], 1).float(), 1)
+    return ls, le
+
+
+def ensemble_pointer(outputs: Sequence[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, ...]:
+    """One ``(start, end, none, allowed)`` from the pointer outputs of several networks: the mean of
+    their boundary log-probabilities (a normalised geometric mean of their distributions)."""
+    if len(outputs) == 1:
+        return outputs[0]
+    allowed = outputs[0][3]
+    pairs = [boundary_log_probs(start, end, none, allowed) for start, end, none, _ in outputs]
+    ls = torch.stack([a for a, _ in pairs]).mean(0)
+    le = torch.stack([b for _, b in pairs]).mean(0)
+    return ls[:, 1:], le[:, 1:], torch.stack([ls[:, 0], le[:, 0]], 1), allowed
+
+
 def decode_pointer(start: torch.Tensor, end: torch.Tensor, none: torch.Tensor, allowed: torch.Tensor,
                    max_len: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(first, last, log-prob)`` per quantity: the best span ``[first, last]`` (inclusive) under the
@@ -189,8 +211,7 @@ def decode_pointer(start: torch.Tensor, end: torch.Tensor, none: torch.Tensor, a
     n, length = start.shape
     if n == 0:
         return start.new_zeros(0, dtype=torch.long), start.new_zeros(0, dtype=torch.long), start.new_zeros(0)
-    ls = torch.log_softmax(torch.cat([none[:, :1], start.masked_fill(~allowed, float("-inf"))], 1).float(), 1)
-    le = torch.log_softmax(torch.cat([none[:, 1:2], end.masked_fill(~allowed, float("-inf"))], 1).float(), 1)
+    ls, le = boundary_log_probs(start, end, none, allowed)
     m = max(1, min(max_len, length))
     ends = F.pad(le[:, 1:], (0, m - 1), value=float("-inf")).unfold(1, m, 1)  # (N, L, m): le[i + k]
     bad = F.pad((~allowed).long().cumsum(1), (1, 0))  # bad[:, j]: disallowed positions before j
@@ -215,16 +236,23 @@ def pointer_train_loss(net, texts: Sequence[str], quantities: Sequence[Sequence[
     return pointer_loss(start, end, none, allowed, p["gold_start"], p["gold_end"])
 
 
-def pointer_predictions(net, cfg: ModelConfig, texts: Sequence[str], batch: dict[str, torch.Tensor],
-                        states: torch.Tensor, logits: torch.Tensor, spans_per: list[list[tuple]]
+def pointer_predictions(nets: Sequence, cfg: ModelConfig, texts: Sequence[str], batch: dict[str, torch.Tensor],
+                        encoded: Sequence[tuple[torch.Tensor, torch.Tensor]], spans_per: list[list[tuple]]
                         ) -> list[tuple[list[tuple], list[tuple[int, int | None, float]]]]:
-    """Per window, ``(spans, links)`` as :class:`~zhibiao.model.core.WindowPrediction` holds them."""
+    """Per window, ``(spans, links)`` as :class:`~zhibiao.model.core.WindowPrediction` holds them.
+    ``encoded``: each network's ``(states, tag logits)``; several networks vote
+    (:func:`ensemble_pointer`)."""
     qs = [[(s, e) for s, e, lab, _ in sp if lab == "QUANTITY"] for sp in spans_per]
     if not any(qs):
         return [(sp, []) for sp in spans_per]
+    states = encoded[0][0]
     p = {k: v.to(states.device) for k, v in pointer_inputs(texts, qs, states.size(1)).items()}
-    start, end, none, allowed = net.pointer(states, logits, batch, p)
+    outputs = [net.pointer(st, lg, batch, p) for net, (st, lg) in zip(nets, encoded)]
+    start, end, none, allowed = ensemble_pointer(outputs)
     first, last, logp = decode_pointer(start, end, none, allowed, cfg.pointer_max_len)
+    if cfg.skip_place_names:
+        first, last, logp = _without_place_names(texts, p["q_batch"].tolist(), (start, end, none, allowed),
+                                                 (first, last, logp), cfg.pointer_max_len)
     found, probs = torch.stack([first, last], 1).tolist(), logp.exp().tolist()
     out, row = [], 0
     for b, spans in enumerate(spans_per):
@@ -235,6 +263,29 @@ def pointer_predictions(net, cfg: ModelConfig, texts: Sequence[str], batch: dict
         row += len(qs[b])
         out.append(_window_result(spans, qs[b], picks, prob))
     return out
+
+
+def _without_place_names(texts: Sequence[str], windows: list[int], scores: tuple[torch.Tensor, ...],
+                         decoded: tuple[torch.Tensor, ...], max_len: int, rounds: int = 8) -> tuple[torch.Tensor, ...]:
+    """``decoded`` again for the quantities whose span is a place name (:mod:`zhibiao.model.places`):
+    decoded anew with that span's characters disallowed (the next best span, or none), up to
+    ``rounds`` times."""
+    from .places import is_place_name
+
+    start, end, none, allowed = scores
+    first, last, logp = (t.clone() for t in decoded)
+    for _ in range(rounds):
+        rows = [r for r, (a, z) in enumerate(zip(first.tolist(), last.tolist()))
+                if a >= 0 and is_place_name(texts[windows[r]][a:z + 1])]
+        if not rows:
+            break
+        allowed = allowed.clone()
+        for r in rows:
+            allowed[r, int(first[r]):int(last[r]) + 1] = False
+        idx = torch.tensor(rows, dtype=torch.long)
+        f, z, lp = decode_pointer(start[idx], end[idx], none[idx], allowed[idx], max_len)
+        first[idx], last[idx], logp[idx] = f, z, lp
+    return first, last, logp
 
 
 def _window_result(spans: list[tuple], qs: list[Span], picks: list[Span | None], prob: list[float]):
