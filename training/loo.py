@@ -53,31 +53,43 @@ def _training_key(cfg) -> str:
     return json.dumps(trimmed, sort_keys=True, ensure_ascii=False, default=str)
 
 
+def redecode(model, cfg) -> dict | None:
+    """Give a trained ``model`` the decoding keys of ``cfg`` (a TrainingConfig), and the decoding bias
+    chosen on ``cfg``'s dev split as ``zhibiao.train`` chooses it; what was chosen (None: no tuning)."""
+    from zhibiao.train import training_documents, tune_indicator_bias
+
+    for key in DECODING_KEYS:
+        section, name = key.split(".")
+        if section == "model":
+            setattr(model.cfg, name, getattr(cfg.model, name))
+    if not cfg.train.tune_indicator_bias:
+        return None
+    _, _, dev_docs = training_documents(cfg, ROOT)
+    return tune_indicator_bias(model, dev_docs, [float(b) for b in cfg.train.tune_indicator_bias])[0]
+
+
+def _has_model(folder: Path, key: str) -> bool:
+    """Whether ``folder`` holds a fold model trained with the training key ``key``."""
+    return (folder / "loo_key.json").exists() and json.loads((folder / "loo_key.json").read_text(encoding="utf-8")) == key
+
+
 def fold_model(cfg, folder: Path | None):
     """``(model, train_seconds, metrics)`` of one fold: trained, or reused from ``folder`` when it
     holds a model trained with the same config less its decoding keys, which are then applied."""
     from zhibiao.model.core import ZhibiaoModel
-    from zhibiao.train import train, training_documents, tune_indicator_bias
+    from zhibiao.train import train
 
     key = _training_key(cfg)
-    if folder is not None and (folder / "loo_key.json").exists() \
-            and json.loads((folder / "loo_key.json").read_text(encoding="utf-8")) == key:
-        tc = cfg.train
-        if tc.threads:  # decode with the thread count training evaluated with
+    if folder is not None and _has_model(folder, key):
+        if cfg.train.threads:  # decode with the thread count training evaluated with
             import torch
 
-            torch.set_num_threads(tc.threads)
+            torch.set_num_threads(cfg.train.threads)
         model = ZhibiaoModel.from_pretrained(folder)
         metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-        for key in DECODING_KEYS:
-            section, name = key.split(".")
-            if section == "model":
-                setattr(model.cfg, name, getattr(cfg.model, name))
-        if tc.tune_indicator_bias:
-            _, _, dev_docs = training_documents(cfg, ROOT)
-            metrics["decoding"], _ = tune_indicator_bias(model, dev_docs, [float(b) for b in tc.tune_indicator_bias])
-        else:
-            metrics.pop("decoding", None)
+        metrics["decoding"] = redecode(model, cfg)
+        if metrics["decoding"] is None:
+            metrics.pop("decoding")
         metrics["reused"] = True
         return model, float(metrics["train_seconds"]), metrics
     t0 = time.time()
@@ -104,10 +116,7 @@ def _train_in_processes(args, folds, models: Path) -> dict[str, float]:
 
     todo = {}
     for fold, _, extra in folds:
-        folder = models / fold
-        key = _training_key(load_config(args.config, list(args.set) + extra))
-        if not ((folder / "loo_key.json").exists()
-                and json.loads((folder / "loo_key.json").read_text(encoding="utf-8")) == key):
+        if not _has_model(models / fold, _training_key(load_config(args.config, list(args.set) + extra))):
             todo[fold] = list(args.set) + extra
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn")) as pool:
         futures = {fold: pool.submit(_train_fold, args.config, o, str(models / fold)) for fold, o in todo.items()}

@@ -98,42 +98,26 @@ def _trains_on(config: str, overrides: list[str], ids: set[str]) -> bool:
     return any(d.id in ids for d in train_docs + dev_docs)
 
 
-def _dev_documents(config: str, overrides: list[str]):
-    """The dev split, the bias candidates and the model section of a fold's training config."""
-    from zhibiao.train import load_config, training_documents
-
-    cfg = load_config(config, overrides)
-    return training_documents(cfg, ROOT)[2], [float(b) for b in cfg.train.tune_indicator_bias or []], cfg.model
-
-
-def _load(model_dir, dev):
-    """The model of ``model_dir``; for a list of folders, their ensemble with the run's decoding keys
-    (training/loo.py's DECODING_KEYS) and the decoding bias chosen on the dev split, as
-    ``zhibiao.train`` chooses it (``dev``: what :func:`_dev_documents` gives)."""
-    from loo import DECODING_KEYS  # training/loo.py
+def _load(model_dir, cfg):
+    """The model of ``model_dir``; for a list of folders, their ensemble, decoded as ``cfg`` (the
+    fold's TrainingConfig) says (training/loo.py's ``redecode``)."""
+    from loo import redecode  # training/loo.py
     from zhibiao.model.core import ZhibiaoModel
-    from zhibiao.train import tune_indicator_bias
 
     if not isinstance(model_dir, list):
         return ZhibiaoModel.from_pretrained(model_dir)
     model = ZhibiaoModel.ensemble([ZhibiaoModel.from_pretrained(d) for d in model_dir])
-    docs, biases, model_cfg = dev
-    for key in DECODING_KEYS:
-        section, name = key.split(".")
-        if section == "model":
-            setattr(model.cfg, name, getattr(model_cfg, name))
-    if docs and biases:
-        tune_indicator_bias(model, docs, biases)
+    redecode(model, cfg)
     return model
 
 
-def _score(model_dir, docs, threads: int, predictions: Path | None, name: str, dev=None):
+def _score(model_dir, docs, threads: int, predictions: Path | None, name: str, cfg=None):
     import torch
 
     from zhibiao.evaluate import evaluate
 
     torch.set_num_threads(threads)
-    model = _load(model_dir, dev)
+    model = _load(model_dir, cfg)
     preds = model.predict_documents([d.text for d in docs], [d.id for d in docs])
     if predictions is not None:
         from zhibiao.io.convert import write_any
@@ -253,8 +237,8 @@ def _report(args, docs, folds, jobs, seconds, shared_model, t_all, complete: boo
     all_docs, all_preds = [], []
     for f, (overrides, folder) in jobs.items():
         fold_docs = [by_id[i] for i in folds[f]]
-        dev = _dev_documents(args.config, overrides) if isinstance(folder, list) else None
-        preds, m = _score(folder, fold_docs, threads, args.predictions, f"fold{f}", dev)
+        cfg = load_config(args.config, overrides) if isinstance(folder, list) else None
+        preds, m = _score(folder, fold_docs, threads, args.predictions, f"fold{f}", cfg)
         all_docs += fold_docs
         all_preds += preds
         results["folds"][f"fold{f}"] = {"ids": folds[f], "metrics": {k: m.get(k) for k in KEYS},
