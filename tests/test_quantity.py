@@ -32,6 +32,9 @@ CASES: dict[str, tuple] = {
     "一户": (1, "户", 1, "户", False, None, None),
     "850至1950米": (850, "米", 850, "米", False, 1950, 1950),
     "5—7万元": (5, "万元", 50000, "元", False, 7, 70000),
+    # a range written high end first, each end with its unit (金额从800元到350元不等)
+    "800元到350元": (350, "元", 350, "元", False, 800, 800),
+    "1.2万元至8000元": (8000, "元", 8000, "元", False, 12000, 12000),
     "300元/亩": (300, "元/亩", 300, "元/亩", False, None, None),
     # Arabic numbers: decimals, thousands separators, full width, stray spaces
     "1,234.5元": (1234.5, "元", 1234.5, "元", False, None, None),

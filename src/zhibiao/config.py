@@ -77,6 +77,8 @@ class TrainConfig:
     device: str = "cpu"
     threads: int | None = field(default=None, metadata={"min": 1})
     patience: int | None = field(default=None, metadata={"min": 1})  # epochs without a better dev score
+    # keep the mean of the weights at the end of the last N epochs instead of the best epoch's
+    average_last: int | None = field(default=None, metadata={"min": 1})
     local_files_only: bool = True
     # e.g. [0, 0.5, 1, 1.5, 2]: the decoding bias with the best dev score
     tune_indicator_bias: list[float] | None = None

@@ -208,32 +208,67 @@ def _train_epoch(model, train_ds, tc: TrainConfig, epoch: int, opt, sched, losse
     return running / max(1, len(batches))
 
 
+class _WeightAverage:
+    """The running mean of a network's weights at the end of the last ``n`` of ``epochs`` epochs
+    (``train.average_last``); floating tensors are averaged, the others keep their last value."""
+
+    def __init__(self, n: int, epochs: int):
+        self.first, self.count, self.sums = max(0, epochs - n), 0, None
+
+    def add(self, net: torch.nn.Module, epoch: int) -> bool:
+        """Add the weights at the end of ``epoch`` (0-based) if it is one of the last; whether it is."""
+        if epoch < self.first:
+            return False
+        state = net.state_dict()
+        if self.sums is None:
+            self.sums = {k: v.detach().double().clone() if v.is_floating_point() else v.detach().clone()
+                         for k, v in state.items()}
+        else:
+            for k, v in state.items():
+                self.sums[k] = self.sums[k] + v.detach().double() if v.is_floating_point() else v.detach().clone()
+        self.count += 1
+        return True
+
+    def state(self, net: torch.nn.Module) -> dict[str, torch.Tensor]:
+        assert self.sums is not None
+        ref = net.state_dict()
+        return {k: (v / self.count).to(ref[k].dtype) if ref[k].is_floating_point() else v
+                for k, v in self.sums.items()}
+
+
+def _epoch_entry(model, train_ds, dev_docs, tc: TrainConfig, epoch: int, opt, sched, losses, progress: bool):
+    """Train one epoch; its history entry (loss, dev scores) and its score (dev; else minus the loss)."""
+    from .evaluate import evaluate
+
+    entry: dict[str, Any] = {"epoch": epoch + 1,
+                             "loss": _train_epoch(model, train_ds, tc, epoch, opt, sched, losses, progress)}
+    if dev_docs:
+        m = evaluate(dev_docs, model.predict_documents([d.text for d in dev_docs]), model.taxonomy)
+        entry.update({"dev_link_relaxed_f1": m["link_relaxed_f1"], "dev_quantity_f1": m["quantity_f1"]})
+        return entry, _dev_score(m)
+    return entry, -entry["loss"]
+
+
 def _fit(model, train_ds, dev_docs: Sequence[AnnotatedDocument], tc: TrainConfig, progress: bool) -> list[dict]:
     """Train for ``tc.epochs`` (or until ``tc.patience`` epochs bring no better dev score) and keep
-    the weights of the best epoch (dev score; without dev documents, the lowest loss). Returns the
-    per-epoch history."""
+    the weights of the best epoch (dev score; without dev documents, the lowest loss), or with
+    ``tc.average_last`` the mean of the last epochs' weights. Returns the per-epoch history."""
     from tqdm.auto import tqdm
-
-    from .evaluate import evaluate
 
     net = model.net
     opt, sched = _optimizer(net, tc, len(train_ds))
     losses = _Losses(model, train_ds, tc)
+    average = _WeightAverage(tc.average_last, tc.epochs) if tc.average_last else None
     history: list[dict[str, Any]] = []
     best, best_state, bad_epochs = -1.0, None, 0
     for epoch in range(tc.epochs):
-        entry: dict[str, Any] = {"epoch": epoch + 1,
-                                 "loss": _train_epoch(model, train_ds, tc, epoch, opt, sched, losses, progress)}
-        if dev_docs:
-            m = evaluate(dev_docs, model.predict_documents([d.text for d in dev_docs]), model.taxonomy)
-            entry.update({"dev_link_relaxed_f1": m["link_relaxed_f1"], "dev_quantity_f1": m["quantity_f1"]})
-            score = _dev_score(m)
-        else:
-            score = -entry["loss"]
+        entry, score = _epoch_entry(model, train_ds, dev_docs, tc, epoch, opt, sched, losses, progress)
         history.append(entry)
         log.info("epoch %d: %s", epoch + 1, entry)
         if progress:
             tqdm.write(json.dumps(entry))
+        if average is not None and average.add(net, epoch):
+            entry["averaged"] = True
         if score > best:
             best, bad_epochs = score, 0
             best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
@@ -242,6 +277,8 @@ def _fit(model, train_ds, dev_docs: Sequence[AnnotatedDocument], tc: TrainConfig
             bad_epochs += 1
             if tc.patience and bad_epochs >= tc.patience:
                 break
+    if average is not None and average.count:
+        best_state = average.state(net)
     if best_state is not None:
         net.load_state_dict(best_state)
     net.eval()

@@ -302,7 +302,10 @@ def _quantity(p: _Parser, low: _Num | None, low_unit: _Unit | None, final: _Num,
         low_value = low.total.scaleb(-final.mult_exp) if low.mult_exp else low.total
         low_norm = low_value.scaleb(final.mult_exp) * factor
     if low_value > value:
-        raise p.fail(f"the low end of the range ({low_value}) exceeds the high end ({value})")
+        if low_unit is None:  # 10-5户: no reading as a range
+            raise p.fail(f"the low end of the range ({low_value}) exceeds the high end ({value})")
+        # both ends written with their unit (从800元到350元不等): the range, high end first
+        low_value, value, low_norm, normalized = value, low_value, normalized, low_norm
     return Quantity(
         value=_to_float(low_value), unit=unit_surface, normalized_value=_to_float(low_norm),
         normalized_unit=norm_unit, approximate=approx, value_max=_to_float(value),
