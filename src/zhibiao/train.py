@@ -213,24 +213,20 @@ class _WeightAverage:
     (``train.average_last``); floating tensors are averaged, the others keep their last value."""
 
     def __init__(self, n: int, epochs: int):
-        self.first, self.count, self.sums = max(0, epochs - n), 0, None
+        self.first, self.count = max(0, epochs - n), 0
+        self.sums: dict[str, torch.Tensor] = {}
 
     def add(self, net: torch.nn.Module, epoch: int) -> bool:
         """Add the weights at the end of ``epoch`` (0-based) if it is one of the last; whether it is."""
         if epoch < self.first:
             return False
-        state = net.state_dict()
-        if self.sums is None:
-            self.sums = {k: v.detach().double().clone() if v.is_floating_point() else v.detach().clone()
-                         for k, v in state.items()}
-        else:
-            for k, v in state.items():
-                self.sums[k] = self.sums[k] + v.detach().double() if v.is_floating_point() else v.detach().clone()
+        for k, v in net.state_dict().items():
+            v = v.detach()
+            self.sums[k] = self.sums.get(k, 0) + v.double() if v.is_floating_point() else v.clone()
         self.count += 1
         return True
 
     def state(self, net: torch.nn.Module) -> dict[str, torch.Tensor]:
-        assert self.sums is not None
         ref = net.state_dict()
         return {k: (v / self.count).to(ref[k].dtype) if ref[k].is_floating_point() else v
                 for k, v in self.sums.items()}
@@ -263,12 +259,12 @@ def _fit(model, train_ds, dev_docs: Sequence[AnnotatedDocument], tc: TrainConfig
     best, best_state, bad_epochs = -1.0, None, 0
     for epoch in range(tc.epochs):
         entry, score = _epoch_entry(model, train_ds, dev_docs, tc, epoch, opt, sched, losses, progress)
+        if average is not None and average.add(net, epoch):
+            entry["averaged"] = True
         history.append(entry)
         log.info("epoch %d: %s", epoch + 1, entry)
         if progress:
             tqdm.write(json.dumps(entry))
-        if average is not None and average.add(net, epoch):
-            entry["averaged"] = True
         if score > best:
             best, bad_epochs = score, 0
             best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
